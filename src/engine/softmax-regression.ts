@@ -131,9 +131,9 @@ export function evaluateCorrect(params: Parameters, images: Uint8Array, labels: 
   return correct;
 }
 
-// [n,784] pixels in 0..255 → [n,10] softmax probabilities, max-subtracted so nothing overflows.
-export function predictProbabilities(params: Parameters, pixels: Float32Array, count: number): Float32Array {
-  const out = new Float32Array(count * CLASS_COUNT);
+// [n,784] pixels in 0..255 → [n,10] softmax probabilities (float64), max-subtracted so nothing overflows.
+export function predictProbabilities(params: Parameters, pixels: Float32Array, count: number): Float64Array {
+  const out = new Float64Array(count * CLASS_COUNT);
   const logits = new Float64Array(CLASS_COUNT);
   for (let row = 0; row < count; row++) {
     const base = row * IMAGE_SIZE;

@@ -1,0 +1,80 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { configSchema, type Config } from './config.js';
+import type { Dataset } from './data/fashion-mnist.js';
+import errorHandler from './plugins/error-handler.js';
+import services from './plugins/services.js';
+import healthRoutes from './routes/health.js';
+import jobEventRoutes from './routes/job-events.js';
+import jobRoutes from './routes/jobs.js';
+import modelRoutes from './routes/models.js';
+import openapiRoutes from './routes/openapi.js';
+import predictRoutes from './routes/predict.js';
+import { jobEventSchema } from './schemas/jobs.js';
+
+export interface AppOptions extends Partial<Config> {
+  // An already loaded dataset (tests share one between apps); otherwise it is loaded from disk.
+  dataset?: Dataset;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export const apiVersion = '0.1.0';
+
+// Builds the configured, unstarted app; src/server.ts listens.
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined });
+  const app = Fastify({
+    logger: options.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorHandler, { bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'softmax-serve',
+        version: apiVersion,
+        description:
+          'Softmax regression on Fashion-MNIST (Dive into Deep Learning §3.6), trained from scratch and served: submit ' +
+          'training jobs, watch per-epoch metrics over a WebSocket, classify 28×28 images. Every error is ' +
+          '`{ error: { code, message, details? } }`.',
+      },
+      components: {},
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  // The WebSocket messages are no route's body; listed so the document names them.
+  void jobEventSchema;
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(services, {
+    dataDir: config.DATA_DIR,
+    datasetDir: config.FASHION_MNIST_DIR,
+    dataset: options.dataset,
+    poolSize: config.POOL_SIZE,
+    maxQueuedJobs: config.MAX_QUEUED_JOBS,
+  });
+  await app.register(healthRoutes);
+  await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
+  await app.register(jobEventRoutes);
+  await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(modelRoutes);
+  await app.register(openapiRoutes);
+  return app;
+}

@@ -1,0 +1,29 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const integer = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+// Configuration comes from the environment only; every value has an embedded default.
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default(path.join('data', 'state')),
+  FASHION_MNIST_DIR: z.string().min(1).optional(),
+  POOL_SIZE: integer(Math.max(1, os.availableParallelism())),
+  MAX_QUEUED_JOBS: integer(100, 0),
+  MAX_IMAGES_PER_REQUEST: integer(1000),
+  BODY_LIMIT_BYTES: integer(8 * 1024 * 1024),
+  MAX_EPOCHS: integer(1000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}

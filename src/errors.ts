@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+// The one error table: every error the API can answer with, and its HTTP status.
+export const errorTable = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  INVALID_IMAGE: 400,
+  INVALID_CURSOR: 400,
+  UNAUTHORIZED: 401,
+  ROUTE_NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  JOB_ALREADY_FINISHED: 409,
+  NO_MODEL: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  QUEUE_FULL: 429,
+  INTERNAL_ERROR: 500,
+  NOT_READY: 503,
+  SHUTTING_DOWN: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorTable;
+
+// Codes a failed job records (not HTTP answers): why training stopped.
+export const jobErrorCodes = ['TRAINING_FAILED', 'WORKER_CRASHED', 'INTERRUPTED'] as const;
+
+export const errorCodeSchema = z.enum(Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]]);
+
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: errorCodeSchema,
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = errorTable[code];
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}

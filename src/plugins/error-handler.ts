@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError, errorBody, type ErrorCode } from '../errors.js';
+
+// Fastify's own request errors, translated into the error table.
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+// The one place that renders errors: { error: { code, message, details? } }. 5xx details
+// stay in the log, never in the response.
+export default fp(async function errorHandler(app: FastifyInstance, options: { bodyLimit: number }) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message, error.details));
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? 'body';
+      const details = error.validation.map((issue) => ({
+        path: `${where}${issue.instancePath.replaceAll('/', '.').replace(/\.$/, '')}`,
+        message: issue.message,
+      }));
+      const summary = details.slice(0, 5).map((d) => `${d.path}: ${d.message}`).join('; ');
+      return reply.code(400).send(errorBody('VALIDATION_FAILED', `invalid request: ${summary}`, details));
+    }
+    const mapped = error.code ? fastifyCodes[error.code] : undefined;
+    if (mapped === 'PAYLOAD_TOO_LARGE') {
+      return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${options.bodyLimit} bytes`));
+    }
+    if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
+      return reply.code(415).send(errorBody(mapped, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/json`));
+    }
+    if (mapped === 'INVALID_JSON') {
+      return reply.code(400).send(errorBody(mapped, `request body is not valid JSON: ${error.message}`));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send(errorBody(mapped ?? 'VALIDATION_FAILED', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error; it has been logged'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.yaml`));
+  });
+});

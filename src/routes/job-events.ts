@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { WebSocket } from 'ws';
+import { ApiError, errorBodySchema } from '../errors.js';
+import { jobEventSchema, jobParamsSchema, type JobEvent } from '../schemas/jobs.js';
+
+// A client this far behind misses progress messages (they are superseded by the next one);
+// one this far behind is cut off, so it can never hold memory or slow anyone down.
+const SKIP_PROGRESS_BYTES = 256 * 1024;
+const DROP_CLIENT_BYTES = 8 * 1024 * 1024;
+
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_UNSUPPORTED_DATA = 1003;
+export const CLOSE_TOO_SLOW = 1008;
+
+function send(socket: WebSocket, event: JobEvent): void {
+  if (socket.readyState !== socket.OPEN) return;
+  if (socket.bufferedAmount > DROP_CLIENT_BYTES) {
+    socket.close(CLOSE_TOO_SLOW, 'client too slow to keep up with the event stream');
+    return;
+  }
+  if (event.type === 'progress' && socket.bufferedAmount > SKIP_PROGRESS_BYTES) return;
+  socket.send(JSON.stringify(event));
+}
+
+const jobEventRoutes: FastifyPluginAsyncZod = async (app) => {
+  const sockets = new Set<WebSocket>();
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, 'service shutting down');
+  });
+
+  app.get('/jobs/:id/events', {
+    websocket: true,
+    schema: {
+      summary: 'WebSocket stream of a job: status, progress, epoch metrics, then end.',
+      description:
+        'Upgrade to a WebSocket. The server first sends what already happened (a `status` message and one `epoch` message per ' +
+        'finished epoch), then live `status`, `progress` (a few per second at most) and `epoch` messages, and finally an `end` ' +
+        'message, after which it closes with code 1000. Every message is a JobEvent (JSON). Messages from the client are ignored; ' +
+        'binary frames close the socket with 1003.',
+      tags: ['jobs'],
+      params: jobParamsSchema,
+      response: { 101: jobEventSchema.describe('Switching protocols; then JobEvent messages.'), 404: errorBodySchema },
+    },
+    // Unknown jobs are refused before the upgrade, with a plain 404.
+    preValidation: async (request) => {
+      const { id } = request.params as { id: string };
+      if (!app.jobs.get(id)) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
+    },
+  }, (socket, request) => {
+    const job = app.jobs.get(request.params.id)!;
+    sockets.add(socket);
+    let unsubscribe = () => {};
+    socket.on('close', () => {
+      unsubscribe();
+      sockets.delete(socket);
+    });
+    socket.on('message', (_data, isBinary) => {
+      if (isBinary) socket.close(CLOSE_UNSUPPORTED_DATA, 'this stream only sends; binary frames are not accepted');
+    });
+    const deliver = (event: JobEvent) => {
+      send(socket, event);
+      if (event.type === 'end') socket.close(CLOSE_NORMAL, `job ${event.status}`);
+    };
+    // Snapshot and subscription happen in one tick of the event loop: nothing is missed or repeated.
+    for (const event of app.jobs.snapshotEvents(job)) deliver(event);
+    if (socket.readyState === socket.OPEN) unsubscribe = app.jobs.subscribe(job.id, deliver);
+  });
+};
+
+export default jobEventRoutes;
