@@ -13,12 +13,11 @@ import type { Dataset } from './data/fashion-mnist.js';
 import errorHandler from './plugins/error-handler.js';
 import services from './plugins/services.js';
 import healthRoutes from './routes/health.js';
-import jobEventRoutes from './routes/job-events.js';
+import jobEventRoutes, { jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
-import { jobEventSchema } from './schemas/jobs.js';
 
 export interface AppOptions extends Partial<Config> {
   // An already loaded dataset (tests share one between apps); otherwise it is loaded from disk.
@@ -58,10 +57,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       components: {},
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => {
+      const document = jsonSchemaTransformObject(input) as { paths?: Record<string, unknown> };
+      return { ...document, paths: { ...document.paths, ...jobEventsOpenApiPath } } as ReturnType<typeof jsonSchemaTransformObject>;
+    },
   });
-  // The WebSocket messages are no route's body; listed so the document names them.
-  void jobEventSchema;
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(services, {
     dataDir: config.DATA_DIR,

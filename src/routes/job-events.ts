@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
-import { ApiError, errorBodySchema } from '../errors.js';
-import { jobEventSchema, jobParamsSchema, type JobEvent } from '../schemas/jobs.js';
+import { ApiError } from '../errors.js';
+import { jobParamsSchema, type JobEvent } from '../schemas/jobs.js';
 
 // A client this far behind misses progress messages (they are superseded by the next one);
 // one this far behind is cut off, so it can never hold memory or slow anyone down.
@@ -23,6 +23,35 @@ function send(socket: WebSocket, event: JobEvent): void {
   socket.send(JSON.stringify(event));
 }
 
+const description =
+  'Upgrade to a WebSocket. The server first sends what already happened (a `status` message and one `epoch` message per ' +
+  'finished epoch), then live `status`, `progress` (a few per second at most) and `epoch` messages, and finally an `end` ' +
+  'message, after which it closes with code 1000. Every message is a JobEvent (JSON). Client messages are ignored; binary ' +
+  'frames close the socket with 1003; a client too slow to read is closed with 1008; shutdown closes with 1001.';
+
+// @fastify/websocket hides its routes from @fastify/swagger, so the document gets this
+// path from here (see app.ts), written next to the route it describes.
+export const jobEventsOpenApiPath = {
+  '/jobs/{id}/events': {
+    get: {
+      summary: 'WebSocket stream of a job: status, progress, epoch metrics, then end.',
+      description,
+      tags: ['jobs'],
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        101: {
+          description: 'Switching protocols; the server then sends JobEvent messages.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/JobEvent' } } },
+        },
+        404: {
+          description: 'No such job (refused before the upgrade).',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    },
+  },
+};
+
 const jobEventRoutes: FastifyPluginAsyncZod = async (app) => {
   const sockets = new Set<WebSocket>();
   app.addHook('preClose', async () => {
@@ -31,17 +60,7 @@ const jobEventRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/jobs/:id/events', {
     websocket: true,
-    schema: {
-      summary: 'WebSocket stream of a job: status, progress, epoch metrics, then end.',
-      description:
-        'Upgrade to a WebSocket. The server first sends what already happened (a `status` message and one `epoch` message per ' +
-        'finished epoch), then live `status`, `progress` (a few per second at most) and `epoch` messages, and finally an `end` ' +
-        'message, after which it closes with code 1000. Every message is a JobEvent (JSON). Messages from the client are ignored; ' +
-        'binary frames close the socket with 1003.',
-      tags: ['jobs'],
-      params: jobParamsSchema,
-      response: { 101: jobEventSchema.describe('Switching protocols; then JobEvent messages.'), 404: errorBodySchema },
-    },
+    schema: { params: jobParamsSchema },
     // Unknown jobs are refused before the upgrade, with a plain 404.
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
