@@ -37,7 +37,7 @@ describe('the service on a real port', () => {
       body: JSON.stringify({ epochs: 2, seed: 7 }),
     });
     expect(created.status).toBe(202);
-    const job = await created.json();
+    const job = (await created.json()) as any;
     expect(created.headers.get('location')).toBe(`/jobs/${job.id}`);
 
     // Two independent watchers of the same job see the same story.
@@ -58,7 +58,7 @@ describe('the service on a real port', () => {
     for (const p of progress) expect(p.batchesTotal).toBe(235);
     expect(first.messages.some((m) => m.type === 'status' && m.status === 'running')).toBe(true);
 
-    const finished = await (await fetch(`${base}/jobs/${job.id}`)).json();
+    const finished = (await (await fetch(`${base}/jobs/${job.id}`)).json()) as any;
     expect(finished.status).toBe('succeeded');
     const testAcc: number = finished.metrics[1].testAcc;
     expect(testAcc).toBeGreaterThan(0.78);
@@ -72,7 +72,7 @@ describe('the service on a real port', () => {
       body: JSON.stringify({ images }),
     });
     expect(asJson.status).toBe(200);
-    const jsonBody = await asJson.json();
+    const jsonBody = (await asJson.json()) as any;
     expect(jsonBody.model).toBe(finished.modelId);
     const jsonLabels: number[] = jsonBody.predictions.map((p: { label: number }) => p.label);
 
@@ -83,7 +83,7 @@ describe('the service on a real port', () => {
       body: JSON.stringify({ images: pngs }),
     });
     expect(asPng.status).toBe(200);
-    const pngLabels: number[] = (await asPng.json()).predictions.map((p: { label: number }) => p.label);
+    const pngLabels: number[] = ((await asPng.json()) as any).predictions.map((p: { label: number }) => p.label);
     expect(pngLabels).toEqual(jsonLabels);
 
     for (let i = 0; i < 5; i++) {
@@ -93,7 +93,7 @@ describe('the service on a real port', () => {
         body: encodePng(images[i]),
       });
       expect(raw.status).toBe(200);
-      expect((await raw.json()).predictions[0].label).toBe(jsonLabels[i]);
+      expect(((await raw.json()) as any).predictions[0].label).toBe(jsonLabels[i]);
     }
 
     const correct = jsonLabels.filter((label, i) => label === test.labels[i]).length;
@@ -118,7 +118,7 @@ describe('the service on a real port', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ epochs: 2 }),
       });
-      ids.push((await response.json()).id);
+      ids.push(((await response.json()) as any).id);
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     const latencies: number[] = [];

@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { IMAGE_SIZE } from '../src/engine/softmax-regression.js';
+import { generateOpenApi } from '../src/openapi-document.js';
+import { sharedDataset, testApp, waitForJob } from './helpers/app.js';
+
+const committed = () => readFile(new URL('../openapi.yaml', import.meta.url), 'utf8');
+
+describe('openapi.yaml', () => {
+  it('is exactly what the zod schemas generate (run `npm run openapi` after changing the API)', async () => {
+    expect(await committed()).toBe(await generateOpenApi());
+  });
+
+  describe('against the running app', () => {
+    let app: FastifyInstance;
+    let document: any;
+    let ajv: InstanceType<typeof Ajv2020.default>;
+
+    beforeAll(async () => {
+      document = parse(await committed());
+      ajv = new Ajv2020.default({ strict: false, allErrors: true });
+      addFormats.default(ajv);
+      ajv.addSchema(document, 'openapi');
+      app = await testApp();
+    });
+    afterAll(() => app.close());
+
+    // Validates a real response against the document's schema for that operation and status.
+    const check = (path: string, method: string, status: number, body: unknown) => {
+      const pointer = `openapi#/paths/${path.replaceAll('/', '~1')}/${method}/responses/${status}/content/application~1json/schema`;
+      const validate = ajv.compile({ $ref: pointer });
+      const valid = validate(body);
+      expect(validate.errors ?? [], `${method.toUpperCase()} ${path} ${status}`).toEqual([]);
+      expect(valid).toBe(true);
+    };
+
+    it('documents every route the app serves', () => {
+      const served = servedRoutes(app);
+      expect(served).toContain('POST /jobs');
+      const documented = new Set<string>();
+      for (const [path, operations] of Object.entries(document.paths as Record<string, object>)) {
+        for (const method of Object.keys(operations)) documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
+      }
+      const undocumented = [...served].filter((route) => !documented.has(route) && !route.includes('/openapi.'));
+      expect(undocumented).toEqual([]);
+      const unserved = [...documented].filter((route) => !served.includes(route));
+      expect(unserved).toEqual([]);
+    });
+
+    it('matches real responses of every operation, errors included', async () => {
+      check('/healthz', 'get', 200, (await app.inject({ method: 'GET', url: '/healthz' })).json());
+      check('/readyz', 'get', 200, (await app.inject({ method: 'GET', url: '/readyz' })).json());
+      const noModel = await app.inject({ method: 'POST', url: '/predict', payload: { images: [new Array(784).fill(0)] } });
+      check('/predict', 'post', 409, noModel.json());
+      const invalid = await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 0 } });
+      check('/jobs', 'post', 400, invalid.json());
+      const created = await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1 } });
+      check('/jobs', 'post', 202, created.json());
+      const job = await waitForJob(app, created.json().id);
+      check('/jobs/{id}', 'get', 200, job);
+      check('/jobs/{id}', 'get', 404, (await app.inject({ method: 'GET', url: '/jobs/job_missing' })).json());
+      check('/jobs', 'get', 200, (await app.inject({ method: 'GET', url: '/jobs?limit=1' })).json());
+      check('/jobs', 'get', 400, (await app.inject({ method: 'GET', url: '/jobs?cursor=bm9wZQ' })).json());
+      check('/jobs/{id}/cancel', 'post', 409, (await app.inject({ method: 'POST', url: `/jobs/${job.id}/cancel` })).json());
+      check('/models', 'get', 200, (await app.inject({ method: 'GET', url: '/models' })).json());
+      check('/models/{id}', 'get', 200, (await app.inject({ method: 'GET', url: `/models/${job.modelId}` })).json());
+      check('/models/{id}', 'get', 404, (await app.inject({ method: 'GET', url: '/models/model_missing' })).json());
+      const { test } = await sharedDataset();
+      const image = Array.from(test.images.subarray(0, IMAGE_SIZE));
+      check('/predict', 'post', 200, (await app.inject({ method: 'POST', url: '/predict', payload: { images: [image], topK: 3 } })).json());
+      check('/predict', 'post', 400, (await app.inject({ method: 'POST', url: '/predict', payload: { images: [[1, 2]] } })).json());
+    });
+  });
+});
+
+// "METHOD /path" of every route, read from Fastify's route tree (HEAD twins left out).
+function servedRoutes(app: FastifyInstance): string[] {
+  const prefixes: string[] = [];
+  const routes: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?/.exec(line);
+    if (!match) continue;
+    const depth = match[1].length / 4;
+    prefixes.length = depth;
+    const path = prefixes.join('') + match[2];
+    prefixes.push(match[2]);
+    for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD')) routes.push(`${method} ${path}`);
+  }
+  return routes;
+}
