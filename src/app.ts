@@ -10,11 +10,14 @@ import {
 } from 'fastify-type-provider-zod';
 import { configSchema, type Config } from './config.js';
 import type { Dataset } from './data/fashion-mnist.js';
+import auth, { redactUrl } from './plugins/auth.js';
 import errorHandler from './plugins/error-handler.js';
+import metrics from './plugins/metrics.js';
 import services from './plugins/services.js';
 import healthRoutes from './routes/health.js';
 import jobEventRoutes, { jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
+import metricsRoutes from './routes/metrics.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
@@ -23,16 +26,24 @@ export interface AppOptions extends Partial<Config> {
   // An already loaded dataset (tests share one between apps); otherwise it is loaded from disk.
   dataset?: Dataset;
   logger?: FastifyServerOptions['logger'];
+  // Another training worker entry (tests inject faults with it).
+  trainingWorker?: { filename: string; execArgv: string[] };
 }
 
 export const apiVersion = '0.1.0';
 
 // Builds the configured, unstarted app; src/server.ts listens.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
-  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined });
+  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined });
   const app = Fastify({
-    logger: options.logger ?? { level: config.LOG_LEVEL },
+    logger: options.logger ?? {
+      level: config.LOG_LEVEL,
+      serializers: {
+        req: (request) => ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip }),
+      },
+    },
     bodyLimit: config.BODY_LIMIT_BYTES,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
@@ -43,6 +54,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
 
   await app.register(errorHandler, { bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(auth, { token: config.API_TOKEN });
+  await app.register(metrics);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -69,12 +82,15 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     dataset: options.dataset,
     poolSize: config.POOL_SIZE,
     maxQueuedJobs: config.MAX_QUEUED_JOBS,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    trainingWorker: options.trainingWorker,
   });
   await app.register(healthRoutes);
   await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
-  await app.register(jobEventRoutes);
+  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
+  await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   return app;
 }

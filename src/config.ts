@@ -15,6 +15,10 @@ export const configSchema = z.object({
   MAX_IMAGES_PER_REQUEST: integer(1000),
   BODY_LIMIT_BYTES: integer(8 * 1024 * 1024),
   MAX_EPOCHS: integer(1000),
+  MAX_WATCHERS_PER_JOB: integer(100),
+  REQUEST_TIMEOUT_MS: integer(30_000),
+  SHUTDOWN_TIMEOUT_MS: integer(10_000),
+  API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

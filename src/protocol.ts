@@ -69,5 +69,9 @@ export interface TrainTask {
   checkpoint?: Checkpoint;
 }
 
+// Values of TrainTask.cancel[0].
 export const CANCEL_NONE = 0;
+// Stop before the next batch (cancel, or a shutdown that cannot wait any longer).
 export const CANCEL_REQUESTED = 1;
+// Stop at the end of the current epoch, right after its checkpoint (graceful shutdown).
+export const PAUSE_AT_EPOCH_END = 2;

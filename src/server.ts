@@ -2,17 +2,40 @@ import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 
 // The entry point: configuration from the environment, listen, stop cleanly on signals.
-const config = loadConfig();
-const app = await buildApp(config);
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+const app = await buildApp(config).catch((error: Error) => {
+  console.error(`could not start: ${error.message}`);
+  process.exit(1);
+});
+
+const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+if (!config.API_TOKEN && !loopback.test(config.HOST)) {
+  app.log.warn({ host: config.HOST }, 'listening beyond loopback without API_TOKEN: anyone who can reach this port can use the service');
+}
 
 let closing = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down: pausing running jobs at a checkpoint');
+    const started = Date.now();
+    app.log.info({ signal }, 'shutting down: no new jobs; running jobs stop at a checkpoint');
+    // Whatever happens, exit within the budget: state on disk is consistent at any moment.
+    setTimeout(() => {
+      app.log.warn({ afterMs: Date.now() - started }, 'shutdown budget spent; exiting now');
+      process.exit(0);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
     app.close().then(
-      () => process.exit(0),
+      () => {
+        app.log.info({ afterMs: Date.now() - started }, 'shut down cleanly');
+        process.exit(0);
+      },
       (error: unknown) => {
         app.log.error({ err: error }, 'error while shutting down');
         process.exit(1);

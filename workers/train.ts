@@ -1,7 +1,7 @@
 // The pool's entry: runs one training job on the engine and reports over its MessagePort.
 import { workerData } from 'node:worker_threads';
 import { allocateParameters, initTrainingState, train, type LabelledImages, type TrainingState } from '../src/engine/train.js';
-import { CANCEL_NONE, type Checkpoint, type TrainResult, type TrainTask, type WorkerMessage } from '../src/protocol.js';
+import { CANCEL_REQUESTED, PAUSE_AT_EPOCH_END, type Checkpoint, type TrainResult, type TrainTask, type WorkerMessage } from '../src/protocol.js';
 
 export interface TrainingWorkerData {
   train: LabelledImages;
@@ -42,7 +42,8 @@ export default function trainJob(task: TrainTask): TrainResult {
   let lastProgress = 0;
   try {
     const { stopped } = train(state, dataset, {
-      shouldStop: () => Atomics.load(task.cancel, 0) !== CANCEL_NONE,
+      shouldStop: () => Atomics.load(task.cancel, 0) === CANCEL_REQUESTED,
+      shouldPause: () => Atomics.load(task.cancel, 0) === PAUSE_AT_EPOCH_END,
       onBatch: (epoch, batchesDone, batchesTotal) => {
         const now = performance.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS) return;

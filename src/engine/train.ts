@@ -57,6 +57,8 @@ export interface TrainCallbacks {
   onBatch?: (epoch: number, batchesDone: number, batchesTotal: number) => void;
   // Checked before every batch: true stops the run there.
   shouldStop?: () => boolean;
+  // Checked between epochs (right after a checkpoint): true stops the run there.
+  shouldPause?: () => boolean;
 }
 
 export function allocateParameters(): Parameters {
@@ -140,6 +142,7 @@ export function train(
   callbacks: TrainCallbacks = {},
 ): TrainResult {
   while (state.metrics.length < state.hyperparameters.epochs) {
+    if (callbacks.shouldPause?.()) return { state, stopped: true };
     if (!runEpoch(state, data.train, data.test, callbacks)) return { state, stopped: true };
   }
   return { state, stopped: false };

@@ -1,4 +1,4 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { z } from 'zod';
@@ -6,12 +6,13 @@ import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { ApiError } from '../errors.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import {
-  CANCEL_NONE,
   CANCEL_REQUESTED,
+  PAUSE_AT_EPOCH_END,
   checkpointSchema,
   trainResultSchema,
   workerMessageSchema,
   type Checkpoint,
+  type EpochMetrics,
   type TrainTask,
 } from '../protocol.js';
 import { finishedStatuses, jobSchema, type Job, type JobEvent, type JobStatus } from '../schemas/jobs.js';
@@ -30,6 +31,7 @@ export interface JobManagerOptions {
   log: Logger;
   concurrency: number;
   maxQueued: number;
+  onEpoch?: (metrics: EpochMetrics) => void;
 }
 
 interface Running {
@@ -127,6 +129,12 @@ export class JobManager {
     return this.running.size;
   }
 
+  countByStatus(): Record<JobStatus, number> {
+    const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    for (const job of this.jobs.values()) counts[job.status]++;
+    return counts;
+  }
+
   // Stops a queued job at once and a running one at its next batch; resolves once it stopped.
   async cancel(id: string): Promise<Job> {
     const job = this.jobs.get(id);
@@ -166,15 +174,23 @@ export class JobManager {
     return events;
   }
 
-  // Refuses new jobs; running jobs stop at their next batch and return to the queue with
-  // their last checkpoint, so a restart resumes them.
-  async shutdown(): Promise<void> {
+  // Refuses new jobs; running jobs finish their epoch, write its checkpoint and return to
+  // the queue, so a restart resumes them. Past `patienceMs` they stop at the next batch
+  // instead and resume from the checkpoint before (same final result, more recomputed).
+  async shutdown(patienceMs: number): Promise<void> {
     this.accepting = false;
-    for (const running of this.running.values()) {
-      running.pausing = true;
-      Atomics.store(running.cancel, 0, CANCEL_REQUESTED);
+    const running = [...this.running.values()];
+    for (const entry of running) {
+      entry.pausing = true;
+      Atomics.store(entry.cancel, 0, PAUSE_AT_EPOCH_END);
     }
-    await Promise.all([...this.running.values()].map((running) => running.done));
+    const all = Promise.all(running.map((entry) => entry.done));
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, patienceMs)));
+    await Promise.race([all, patience]);
+    clearTimeout(timer);
+    for (const entry of running) Atomics.store(entry.cancel, 0, CANCEL_REQUESTED);
+    await all;
   }
 
   isAccepting(): boolean {
@@ -243,7 +259,7 @@ export class JobManager {
     this.setStatus(job, 'running');
     log.info({ resumeFromEpoch: job.epochsDone }, 'job started');
 
-    port1.on('message', (raw: unknown) => {
+    const handle = (raw: unknown) => {
       const parsed = workerMessageSchema.safeParse(raw);
       if (!parsed.success) {
         log.error({ problem: parsed.error.message }, 'ignoring malformed worker message');
@@ -268,15 +284,18 @@ export class JobManager {
           })
           .catch((error: Error) => log.error({ err: error }, 'could not save checkpoint'));
         log.info(message.metrics, 'epoch finished');
+        this.options.onEpoch?.(message.metrics);
         this.emit(job.id, { type: 'epoch', metrics: message.metrics });
       }
-    });
+    };
+    port1.on('message', handle);
 
     const entry: Running = { cancel, pausing: false, done: Promise.resolve() };
     entry.done = this.options.pool
       .run(task, { transferList: [port2] })
       .then(async (raw: unknown) => {
-        // Messages posted before the worker returned are delivered before this callback.
+        // The result and the port are separate channels: take what the port still holds first.
+        for (let pending = receiveMessageOnPort(port1); pending; pending = receiveMessageOnPort(port1)) handle(pending.message);
         const result = trainResultSchema.parse(raw);
         if (entry.pausing) {
           job.status = 'queued';
@@ -309,7 +328,11 @@ export class JobManager {
       })
       .catch((error: Error) => {
         log.error({ err: error }, 'job failed');
-        job.error = { code: 'TRAINING_FAILED', message: error.message || String(error) };
+        // Piscina rejects with "worker exited" when the thread died; it then starts a new one.
+        const crashed = /exited|terminated/i.test(error.message ?? '');
+        job.error = crashed
+          ? { code: 'WORKER_CRASHED', message: `the training worker died (${error.message}); the pool replaced it` }
+          : { code: 'TRAINING_FAILED', message: error.message || String(error) };
         this.finish(job, 'failed');
       })
       .finally(() => {

@@ -11,10 +11,11 @@ function workerLocation(): { filename: string; execArgv: string[] } {
 }
 
 // A warm pool: every worker starts now, receives the dataset once, and stays up.
-export function createTrainingPool(size: number, dataset: Dataset): Piscina {
+// `worker` replaces the entry file (tests inject faults with it).
+export function createTrainingPool(size: number, dataset: Dataset, worker?: { filename: string; execArgv: string[] }): Piscina {
   const workerData: TrainingWorkerData = { train: dataset.train, test: dataset.test };
   return new Piscina({
-    ...workerLocation(),
+    ...(worker ?? workerLocation()),
     minThreads: size,
     maxThreads: size,
     idleTimeout: Number.POSITIVE_INFINITY,

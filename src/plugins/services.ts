@@ -22,6 +22,8 @@ export interface ServicesOptions {
   dataset?: Dataset;
   poolSize: number;
   maxQueuedJobs: number;
+  shutdownTimeoutMs: number;
+  trainingWorker?: { filename: string; execArgv: string[] };
 }
 
 // Loads the dataset once, opens the persisted state, starts the warm worker pool and
@@ -31,7 +33,7 @@ export default fp(async function services(app: FastifyInstance, options: Service
   app.log.info({ directory: dataset.directory, train: dataset.train.count, test: dataset.test.count }, 'dataset loaded');
   const store = await openStateStore(options.dataDir);
   const models = await openModelRegistry(store, (message) => app.log.warn(message));
-  const pool = createTrainingPool(options.poolSize, dataset);
+  const pool = createTrainingPool(options.poolSize, dataset, options.trainingWorker);
   const jobs = new JobManager({
     pool,
     store,
@@ -39,6 +41,7 @@ export default fp(async function services(app: FastifyInstance, options: Service
     log: app.log,
     concurrency: options.poolSize,
     maxQueued: options.maxQueuedJobs,
+    onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
   });
   app.decorate('dataset', dataset);
   app.decorate('models', models);
@@ -46,7 +49,8 @@ export default fp(async function services(app: FastifyInstance, options: Service
   app.decorate('jobs', jobs);
   app.addHook('onReady', () => jobs.restore());
   app.addHook('preClose', async () => {
-    await jobs.shutdown();
+    // Half the budget for jobs to reach an epoch's end; the rest covers stopping at a batch.
+    await jobs.shutdown(options.shutdownTimeoutMs / 2);
   });
   app.addHook('onClose', async () => {
     await pool.destroy();

@@ -47,13 +47,18 @@ export const jobEventsOpenApiPath = {
           description: 'No such job (refused before the upgrade).',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         },
+        429: {
+          description: 'The job already has as many watchers as the service allows.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     },
   },
 };
 
-const jobEventRoutes: FastifyPluginAsyncZod = async (app) => {
+const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number }> = async (app, options) => {
   const sockets = new Set<WebSocket>();
+  const watchers = new Map<string, number>();
   app.addHook('preClose', async () => {
     for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, 'service shutting down');
   });
@@ -65,14 +70,22 @@ const jobEventRoutes: FastifyPluginAsyncZod = async (app) => {
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
       if (!app.jobs.get(id)) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
+      if ((watchers.get(id) ?? 0) >= options.maxWatchersPerJob) {
+        throw new ApiError('TOO_MANY_WATCHERS', `job ${id} already has ${options.maxWatchersPerJob} watchers (the limit); retry later`,
+          undefined, { 'retry-after': '5' });
+      }
     },
   }, (socket, request) => {
     const job = app.jobs.get(request.params.id)!;
     sockets.add(socket);
+    watchers.set(job.id, (watchers.get(job.id) ?? 0) + 1);
     let unsubscribe = () => {};
     socket.on('close', () => {
       unsubscribe();
       sockets.delete(socket);
+      const remaining = (watchers.get(job.id) ?? 1) - 1;
+      if (remaining > 0) watchers.set(job.id, remaining);
+      else watchers.delete(job.id);
     });
     socket.on('message', (_data, isBinary) => {
       if (isBinary) socket.close(CLOSE_UNSUPPORTED_DATA, 'this stream only sends; binary frames are not accepted');

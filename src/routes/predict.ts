@@ -65,6 +65,7 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
       }
       predictions.push(prediction);
     }
+    app.metrics.predictions.inc(count);
     return { model: modelId, predictions };
   });
 };
