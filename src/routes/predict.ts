@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { CLASS_COUNT, predictProbabilities } from '../engine/softmax-regression.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { decodeImages, decodePngBody, type ImageInput } from '../images/decode-image.js';
+import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
 import { predictBodySchema, predictResponseSchema, type PredictResponse } from '../schemas/predict.js';
 
 const predictQuerySchema = z
@@ -14,6 +16,9 @@ const predictQuerySchema = z
   .strict();
 
 const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number }> = async (app, options) => {
+  const bodySchema = predictBodySchema(options.maxImages);
+  const fastBodyValidator = fastValidatorCompiler(bodySchema);
+
   // A raw PNG body is one image; only this route accepts image/png.
   app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
 
@@ -25,7 +30,7 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
         'background, as in Fashion-MNIST), 28 rows of 28, or a base64 PNG. Alternatively send one PNG as the raw body with ' +
         '`Content-Type: image/png` (model and topK then go in the query string).',
       tags: ['predict'],
-      body: predictBodySchema(options.maxImages),
+      body: bodySchema,
       querystring: predictQuerySchema,
       response: {
         200: predictResponseSchema,
@@ -37,6 +42,7 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
       },
     },
     attachValidation: true,
+    validatorCompiler: (route) => (route.httpPart === 'body' ? fastBodyValidator : validatorCompiler(route as never)),
   }, async (request) => {
     const rawPng = Buffer.isBuffer(request.body);
     if (request.validationError && !(rawPng && request.validationError.validationContext === 'body')) {

@@ -1,0 +1,91 @@
+// Whole jobs through the API, and /predict throughput next to a bare Fastify route.
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import WebSocket from 'ws';
+import { buildApp } from '../src/app.js';
+import type { Dataset } from '../src/data/fashion-mnist.js';
+import { IMAGE_SIZE } from '../src/engine/softmax-regression.js';
+import { median } from './stats.js';
+
+type App = Awaited<ReturnType<typeof buildApp>>;
+
+export async function startApp(dataset: Dataset, dataDir: string): Promise<{ app: App; base: string }> {
+  // Logging as in production at LOG_LEVEL=warn: request lines are filtered, not skipped by a special case.
+  const app = await buildApp({ DATA_DIR: dataDir, LOG_LEVEL: 'warn', dataset });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base };
+}
+
+// POST /jobs → the final WebSocket message, in milliseconds.
+export async function timeJob(base: string, epochs: number, seed: number): Promise<{ ms: number; testAcc: number }> {
+  const started = performance.now();
+  const response = await fetch(`${base}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ epochs, seed }),
+  });
+  const job = (await response.json()) as { id: string };
+  const end = await new Promise<{ job: { metrics: Array<{ testAcc: number }> } }>((resolve, reject) => {
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${job.id}/events`);
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === 'end') resolve(message);
+    });
+    socket.on('error', reject);
+  });
+  return { ms: performance.now() - started, testAcc: end.job.metrics.at(-1)!.testAcc };
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(url: string, body: string, seconds: number, connections: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: seconds,
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+// /predict with `images` per request, and a bare route that parses the same body and
+// answers with a response of the same size: the gap is what our work per request costs.
+export async function predictThroughput(base: string, dataset: Dataset, images: number, seconds: number, connections: number) {
+  const pixels = Array.from({ length: images }, (_, i) => Array.from(dataset.test.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)));
+  const body = JSON.stringify({ images: pixels });
+  const sample = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  if (sample.status !== 200) throw new Error(`/predict answered ${sample.status}: ${await sample.text()}`);
+  const responseText = await sample.text();
+
+  const bare = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  bare.post('/bare', async (request, reply) => {
+    const received = request.body as { images: unknown[] };
+    return reply.type('application/json').send(received.images.length === images ? responseText : '{}');
+  });
+  const bareBase = await bare.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const bareResult = await load(`${bareBase}/bare`, body, seconds, connections);
+    const predictResult = await load(`${base}/predict`, body, seconds, connections);
+    return { images, connections, seconds, predict: predictResult, bare: bareResult, ratio: predictResult.requestsPerSecond / bareResult.requestsPerSecond };
+  } finally {
+    await bare.close();
+  }
+}
+
+export { median };

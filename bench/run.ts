@@ -1,0 +1,107 @@
+// `npm run bench`: every figure from one run on the same data and hyperparameters, so the
+// ratios are fair on a shared, noisy machine. Writes bench/results/latest.json.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { initTrainingState, train, type EpochMetrics } from '../src/engine/train.js';
+import { predictThroughput, startApp, timeJob } from './http.js';
+import { median, summarize } from './stats.js';
+import { trainTfjs, useBackend } from './tfjs-trainer.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'skip-tfjs': { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join('bench', 'results', 'latest.json') },
+  },
+});
+
+const GFLOP_PER_EPOCH = 2.0; // forward + gradient over 60,000 images, plus the test pass
+const hyperparameters = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, seed: 1, momentum: 0, weightDecay: 0 };
+const repeats = args.quick ? 1 : 3;
+
+const dataset = await loadFashionMnist();
+const rows: Array<Record<string, unknown>> = [];
+
+function record(name: string, threads: number, runs: EpochMetrics[][]) {
+  // Epoch 1 warms up the JIT and caches: the median is over epochs 2..10 of every repeat.
+  const seconds = runs.flatMap((metrics) => metrics.slice(1).map((m) => m.seconds));
+  const stats = summarize(seconds);
+  const last = runs[0].at(-1)!;
+  const row = {
+    engine: name,
+    threads,
+    epochs: runs[0].length,
+    repeats: runs.length,
+    secondsPerEpoch: stats,
+    gflops: GFLOP_PER_EPOCH / stats.median,
+    final: { trainLoss: last.trainLoss, trainAcc: last.trainAcc, testAcc: last.testAcc },
+  };
+  rows.push(row);
+  console.log(
+    `${name.padEnd(28)} ${String(threads).padStart(7)}  ${stats.median.toFixed(4)} s  (min ${stats.min.toFixed(4)}, max ${stats.max.toFixed(4)})` +
+      `  ${row.gflops.toFixed(2).padStart(6)} GFLOP/s  loss ${last.trainLoss.toFixed(4)} train ${last.trainAcc.toFixed(4)} test ${last.testAcc.toFixed(4)}`,
+  );
+}
+
+console.log(`softmax regression, Fashion-MNIST, ${JSON.stringify(hyperparameters)}, ${os.cpus().length} cores, node ${process.version}`);
+console.log(`${'engine'.padEnd(28)} threads  s/epoch median (min, max)      GFLOP/s  final metrics`);
+
+const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[], times = repeats) =>
+  record(name, threads, Array.from({ length: times }, trainOnce));
+
+runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), dataset).state.metrics);
+
+if (!args['skip-tfjs']) {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await useBackend(backend);
+    const epochs = backend === 'cpu' && args.quick ? 3 : hyperparameters.epochs;
+    runEngine(`tfjs-${backend}`, 1, () => {
+      const metrics: EpochMetrics[] = [];
+      trainTfjs(dataset, { ...hyperparameters, epochs }, (m) => metrics.push(m));
+      return metrics;
+    }, backend === 'cpu' ? 1 : repeats);
+  }
+}
+
+const reference = rows[0];
+const referenceMedian = (reference.secondsPerEpoch as { median: number }).median;
+for (const row of rows) {
+  row.ratioToThisEngine = (row.secondsPerEpoch as { median: number }).median / referenceMedian;
+}
+
+console.log('\nthrough the HTTP API (POST /jobs → final WebSocket message), 10 epochs');
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'softmax-serve-bench-'));
+const { app, base } = await startApp(dataset, dataDir);
+const jobs = [];
+for (let i = 0; i < repeats; i++) jobs.push(await timeJob(base, 10, i + 1));
+const jobMs = median(jobs.map((j) => j.ms));
+console.log(`  median ${(jobMs / 1000).toFixed(3)} s over ${jobs.length} jobs (${jobs.map((j) => (j.ms / 1000).toFixed(3)).join(', ')}), test acc ${jobs[0].testAcc.toFixed(4)}`);
+
+console.log('\n/predict at 32 connections, next to a bare Fastify route with the same body and response size');
+const seconds = args.quick ? 3 : 10;
+const predict = [];
+for (const images of [1, 100]) {
+  const result = await predictThroughput(base, dataset, images, seconds, 32);
+  predict.push(result);
+  console.log(
+    `  ${String(images).padStart(3)} image(s): predict ${result.predict.requestsPerSecond.toFixed(0)} req/s p50 ${result.predict.p50Ms} ms p99 ${result.predict.p99Ms} ms` +
+      ` | bare ${result.bare.requestsPerSecond.toFixed(0)} req/s p50 ${result.bare.p50Ms} ms p99 ${result.bare.p99Ms} ms` +
+      ` | ratio ${(result.ratio * 100).toFixed(0)}% | errors ${result.predict.errors + result.predict.non2xx}`,
+  );
+}
+await app.close();
+await rm(dataDir, { recursive: true, force: true });
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+  hyperparameters,
+  engines: rows,
+  httpJob: { epochs: 10, medianSeconds: jobMs / 1000, runs: jobs },
+  predict,
+};
+await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nresults written to ${args.out}`);
