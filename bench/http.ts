@@ -1,5 +1,10 @@
 // Whole jobs through the API, and /predict throughput next to a bare Fastify route.
-import autocannon from 'autocannon';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import WebSocket from 'ws';
 import { buildApp } from '../src/app.js';
@@ -45,15 +50,19 @@ export interface LoadResult {
   non2xx: number;
 }
 
+const autocannonCli = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+// autocannon runs in its own process: sharing the server's event loop would measure both at once.
 async function load(url: string, body: string, seconds: number, connections: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections,
-    duration: seconds,
-  });
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'softmax-serve-load-'));
+  const bodyFile = path.join(directory, 'body.json');
+  await writeFile(bodyFile, body);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    autocannonCli, '--json', '-c', String(connections), '-d', String(seconds),
+    '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, url,
+  ], { maxBuffer: 64 * 1024 * 1024 });
+  await rm(directory, { recursive: true, force: true });
+  const result = JSON.parse(stdout);
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
