@@ -9,8 +9,6 @@ export function shiftedRow(input: FloatArray, offset: number, length: number, ou
     const value = input[offset + j];
     if (value > max || Number.isNaN(value)) max = value;
   }
-  // A row of -Infinity has no finite maximum; treat it as uniform rather than NaN.
-  if (max === -Infinity) max = 0;
   let total = 0;
   for (let j = 0; j < length; j++) {
     const shifted = input[offset + j] - max;
