@@ -20,7 +20,7 @@ describe('the analytic gradient of the mean cross-entropy', () => {
   const labels = [0, 3, 1, 2, 3];
 
   const meanLoss = (weights: Tensor, bias: Tensor) =>
-    crossEntropy(addRowVector(matmul(X, weights), bias), labels).data.reduce((a, v) => a + v, 0) / n;
+    Array.from(crossEntropy(addRowVector(matmul(X, weights), bias), labels).data).reduce((a, v) => a + v, 0) / n;
 
   const probabilities = softmax(addRowVector(matmul(X, W), b));
   const delta = Float64Array.from(probabilities.data);

@@ -41,7 +41,7 @@ describe('fused softmax-regression kernels against the reference ops', () => {
     const W = fromData([IMAGE_SIZE, CLASS_COUNT], params.weights);
     const b = fromData([CLASS_COUNT], params.bias);
     const logits = addRowVector(matmul(X, W), b);
-    const lossSum = crossEntropy(logits, batchLabels).data.reduce((a, v) => a + v, 0);
+    const lossSum = Array.from(crossEntropy(logits, batchLabels).data).reduce((a, v) => a + v, 0);
     const correct = accuracyCount(logits, batchLabels);
     const delta = softmax(logits);
     batchLabels.forEach((label, r) => (delta.data[r * CLASS_COUNT + label] -= 1));

@@ -5,7 +5,7 @@ import { logSoftmax, softmax } from '../../src/engine/softmax.js';
 import { tensor, toArray } from '../../src/engine/tensor.js';
 
 const rowSums = (values: Float32Array | Float64Array, width: number) =>
-  Array.from({ length: values.length / width }, (_, i) => values.subarray(i * width, (i + 1) * width).reduce((a, b) => a + b, 0));
+  Array.from({ length: values.length / width }, (_, i) => Array.from(values.subarray(i * width, (i + 1) * width)).reduce((a, b) => a + b, 0));
 
 // The exercises of §3.6: exp(50) overflows a naive softmax in float32, log(0) breaks a naive cross-entropy.
 describe('numerical stability', () => {
