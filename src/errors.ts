@@ -17,7 +17,6 @@ export const errorTable = {
   QUEUE_FULL: 429,
   TOO_MANY_WATCHERS: 429,
   INTERNAL_ERROR: 500,
-  NOT_READY: 503,
   SHUTTING_DOWN: 503,
 } as const;
 
@@ -56,4 +55,15 @@ export class ApiError extends Error {
 
 export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+// 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`.
+export function validationFailed(details: Array<{ path: string; message: string }>): ApiError {
+  const summary = details.slice(0, 5).map((d) => `${d.path}: ${d.message}`).join('; ');
+  return new ApiError('VALIDATION_FAILED', `invalid request: ${summary}`, details);
+}
+
+// A zod error on one part of the request (body, querystring, params) as VALIDATION_FAILED.
+export function zodValidationFailed(where: string, error: z.ZodError): ApiError {
+  return validationFailed(error.issues.map((issue) => ({ path: [where, ...issue.path].join('.'), message: issue.message })));
 }

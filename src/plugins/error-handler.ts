@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errorBody, type ErrorCode } from '../errors.js';
+import { ApiError, errorBody, validationFailed, type ErrorCode } from '../errors.js';
 
 // Fastify's own request errors, translated into the error table.
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -24,10 +24,10 @@ export default fp(async function errorHandler(app: FastifyInstance, options: { b
       const where = error.validationContext ?? 'body';
       const details = error.validation.map((issue) => ({
         path: `${where}${issue.instancePath.replaceAll('/', '.').replace(/\.$/, '')}`,
-        message: issue.message,
+        message: issue.message ?? 'is invalid',
       }));
-      const summary = details.slice(0, 5).map((d) => `${d.path}: ${d.message}`).join('; ');
-      return reply.code(400).send(errorBody('VALIDATION_FAILED', `invalid request: ${summary}`, details));
+      const failure = validationFailed(details);
+      return reply.code(failure.statusCode).send(errorBody(failure.code, failure.message, failure.details));
     }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'PAYLOAD_TOO_LARGE') {

@@ -3,7 +3,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { CLASS_COUNT, predictProbabilities } from '../engine/softmax-regression.js';
-import { ApiError, errorBodySchema } from '../errors.js';
+import { ApiError, errorBodySchema, zodValidationFailed } from '../errors.js';
 import { decodeImages, decodePngBody, type ImageInput } from '../images/decode-image.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
 import { predictBodySchema, predictResponseSchema, type PredictResponse } from '../schemas/predict.js';
@@ -48,7 +48,13 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
     if (request.validationError && !(rawPng && request.validationError.validationContext === 'body')) {
       throw request.validationError;
     }
-    const body = rawPng ? { model: request.query.model, topK: request.query.topK } : request.body;
+    let body: { model?: string; topK?: number } = request.body;
+    if (rawPng) {
+      // Fastify stops at the first failing part (the raw body), so the query is checked here.
+      const query = predictQuerySchema.safeParse(request.query);
+      if (!query.success) throw zodValidationFailed('querystring', query.error);
+      body = query.data;
+    }
     const modelId = body.model ?? app.models.newest()?.id;
     if (!modelId) throw new ApiError('NO_MODEL', 'no trained model yet: train one first with POST /jobs, then predict');
     const params = app.models.parameters(modelId);
