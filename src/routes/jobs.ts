@@ -10,6 +10,10 @@ const jobRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, opti
       body: createJobBodySchema.prefault({}),
       response: { 202: jobSchema, 400: errorBodySchema, 415: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
     },
+    // No body at all means every default, like an empty object.
+    preValidation: async (request) => {
+      (request as { body: unknown }).body ??= {};
+    },
   }, async (request, reply) => {
     if (request.body.epochs !== undefined && request.body.epochs > options.maxEpochs) {
       throw new ApiError('VALIDATION_FAILED', `invalid request: body.epochs: at most ${options.maxEpochs} epochs on this service`, [
