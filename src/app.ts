@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -15,7 +15,7 @@ import errorHandler from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import services from './plugins/services.js';
 import healthRoutes from './routes/health.js';
-import jobEventRoutes, { jobEventsOpenApiPath } from './routes/job-events.js';
+import jobEventRoutes, { closeStreamsOnShutdown, jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
 import modelRoutes from './routes/models.js';
@@ -32,6 +32,8 @@ export interface AppOptions extends Partial<Config> {
 
 export const apiVersion = '0.1.0';
 
+const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
+
 // Builds the configured, unstarted app; src/server.ts listens.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined });
@@ -47,10 +49,26 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
+  // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    (body as string).trim() === '' ? done(null, undefined) : parseJson(request, body as string, done));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+
+  // A refused WebSocket upgrade (401, 404, 429) is answered on a socket that Node's HTTP server
+  // no longer tracks: left open it would hold up shutdown, so it is closed once answered.
+  app.addHook('onSend', async (request, reply) => {
+    if (isUpgrade(request)) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request) => {
+    if (isUpgrade(request)) request.raw.socket?.end();
   });
 
   await app.register(errorHandler, { bodyLimit: config.BODY_LIMIT_BYTES });
@@ -75,7 +93,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       return { ...document, paths: { ...document.paths, ...jobEventsOpenApiPath } } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, {
     dataDir: config.DATA_DIR,
     datasetDir: config.FASHION_MNIST_DIR,

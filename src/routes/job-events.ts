@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { ApiError } from '../errors.js';
@@ -56,12 +57,16 @@ export const jobEventsOpenApiPath = {
   },
 };
 
+// @fastify/websocket's preClose, replaced so that watchers learn why the stream ends (its
+// default closes without a code, which clients see as 1005).
+export function closeStreamsOnShutdown(this: FastifyInstance, done: () => void): void {
+  for (const client of this.websocketServer.clients) client.close(CLOSE_GOING_AWAY, 'service shutting down');
+  this.websocketServer.close();
+  done();
+}
+
 const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number }> = async (app, options) => {
-  const sockets = new Set<WebSocket>();
   const watchers = new Map<string, number>();
-  app.addHook('preClose', async () => {
-    for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, 'service shutting down');
-  });
 
   app.get('/jobs/:id/events', {
     websocket: true,
@@ -77,12 +82,10 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number }> = asy
     },
   }, (socket, request) => {
     const job = app.jobs.get(request.params.id)!;
-    sockets.add(socket);
     watchers.set(job.id, (watchers.get(job.id) ?? 0) + 1);
     let unsubscribe = () => {};
     socket.on('close', () => {
       unsubscribe();
-      sockets.delete(socket);
       const remaining = (watchers.get(job.id) ?? 1) - 1;
       if (remaining > 0) watchers.set(job.id, remaining);
       else watchers.delete(job.id);
