@@ -15,35 +15,38 @@ declare module 'fastify' {
 }
 
 // Prometheus metrics on an app-owned registry (several apps in one process stay apart).
+// The service's own metrics share one prefix; Node's process metrics keep their standard names.
+const PREFIX = 'softmax_serve_';
+
 export default fp(async function metrics(app: FastifyInstance) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
-    name: 'http_requests_total',
+    name: `${PREFIX}http_requests_total`,
     help: 'HTTP requests by route, method and status code.',
     labelNames: ['route', 'method', 'status'],
     registers: [registry],
   });
   const duration = new Histogram({
-    name: 'http_request_duration_seconds',
+    name: `${PREFIX}http_request_duration_seconds`,
     help: 'HTTP request latency by route, method and status code.',
     labelNames: ['route', 'method', 'status'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
   const epochSeconds = new Histogram({
-    name: 'training_epoch_duration_seconds',
+    name: `${PREFIX}training_epoch_duration_seconds`,
     help: 'Wall time of one training epoch, test evaluation included.',
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
   const predictions = new Counter({
-    name: 'predictions_total',
+    name: `${PREFIX}predictions_total`,
     help: 'Images classified by POST /predict.',
     registers: [registry],
   });
   new Gauge({
-    name: 'jobs',
+    name: `${PREFIX}jobs`,
     help: 'Jobs by status.',
     labelNames: ['status'],
     registers: [registry],
@@ -53,7 +56,7 @@ export default fp(async function metrics(app: FastifyInstance) {
     },
   });
   new Gauge({
-    name: 'job_queue_depth',
+    name: `${PREFIX}job_queue_depth`,
     help: 'Jobs waiting for a worker.',
     registers: [registry],
     collect() {
