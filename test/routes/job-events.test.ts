@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { testApp, waitForJob } from '../helpers/app.js';
+
+interface Received {
+  messages: Array<Record<string, any>>;
+  code: number;
+  reason: string;
+}
+
+// Connects and collects every message until the server closes the socket.
+function watch(url: string, onOpen?: (socket: WebSocket) => void): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    const messages: Array<Record<string, any>> = [];
+    socket.on('open', () => onOpen?.(socket));
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    socket.on('close', (code, reason) => resolve({ messages, code, reason: String(reason) }));
+    socket.on('error', reject);
+  });
+}
+
+// The HTTP status of a refused upgrade.
+function refusedWith(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    // The server closes the connection after refusing; this client leaves it to do so.
+    socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    socket.on('open', () => reject(new Error('the upgrade was accepted')));
+    socket.on('error', () => {});
+  });
+}
+
+describe('GET /jobs/:id/events', () => {
+  const token = 'a-token-of-sixteen-chars';
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    app = await testApp({ MAX_WATCHERS_PER_JOB: 3, API_TOKEN: token });
+    base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+  });
+  afterAll(() => app.close());
+
+  const post = async (payload: object) =>
+    (await app.inject({ method: 'POST', url: '/jobs', payload, headers: { authorization: `Bearer ${token}` } })).json();
+
+  it('replays a finished job (status, each epoch, end) and closes normally', async () => {
+    const job = await post({ epochs: 2 });
+    await waitForJob2(job.id);
+    const { messages, code } = await watch(`${base}/jobs/${job.id}/events?token=${token}`);
+    expect(messages.map((m) => m.type)).toEqual(['status', 'epoch', 'epoch', 'end']);
+    expect(messages[1].metrics.epoch).toBe(1);
+    expect(messages[3]).toMatchObject({ type: 'end', status: 'succeeded', job: { id: job.id, modelId: expect.any(String) } });
+    expect(code).toBe(1000);
+  });
+
+  it('gives every watcher of a live job the same epochs and end, and refuses one too many with 429', async () => {
+    const job = await post({ epochs: 2 });
+    const watchers = [1, 2, 3].map(() => watch(`${base}/jobs/${job.id}/events?token=${token}`));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await refusedWith(`${base}/jobs/${job.id}/events?token=${token}`)).toBe(429);
+    const received = await Promise.all(watchers);
+    const settled = received.map(({ messages }) => messages.filter((m) => m.type === 'epoch' || m.type === 'end'));
+    for (const { code } of received) expect(code).toBe(1000);
+    expect(settled[0].map((m) => m.type)).toEqual(['epoch', 'epoch', 'end']);
+    expect(settled[1]).toEqual(settled[0]);
+    expect(settled[2]).toEqual(settled[0]);
+    // Progress arrives within each epoch, a few times a second at most.
+    const progress = received[0].messages.filter((m) => m.type === 'progress');
+    for (const m of progress) expect(m).toMatchObject({ epoch: expect.any(Number), batchesDone: expect.any(Number), batchesTotal: 235 });
+  });
+
+  it('refuses an unknown job with 404 and a missing token with 401, before the upgrade', async () => {
+    expect(await refusedWith(`${base}/jobs/job_nope/events?token=${token}`)).toBe(404);
+    const job = await post({ epochs: 1 });
+    expect(await refusedWith(`${base}/jobs/${job.id}/events`)).toBe(401);
+    expect(await refusedWith(`${base}/jobs/${job.id}/events?token=wrong-token-wrong-token`)).toBe(401);
+    await waitForJob2(job.id);
+  });
+
+  it('closes with 1003 when a client sends binary frames, and the job trains on', async () => {
+    const job = await post({ epochs: 1 });
+    const { code } = await watch(`${base}/jobs/${job.id}/events?token=${token}`, (socket) => socket.send(Buffer.from([1, 2, 3])));
+    expect(code).toBe(1003);
+    expect((await waitForJob2(job.id)).status).toBe('succeeded');
+  });
+
+  // waitForJob with the token.
+  async function waitForJob2(id: string) {
+    const authed = {
+      inject: (options: { method: 'GET'; url: string }) => app.inject({ ...options, headers: { authorization: `Bearer ${token}` } }),
+    } as unknown as FastifyInstance;
+    return waitForJob(authed, id);
+  }
+});
+
+describe('shutdown with watchers', () => {
+  it('closes every stream with 1001 going away', async () => {
+    const app = await testApp();
+    const base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+    const job = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 100 } })).json();
+    const watching = watch(`${base}/jobs/${job.id}/events`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await app.close();
+    const { code, reason } = await watching;
+    expect(code).toBe(1001);
+    expect(reason).toContain('shutting down');
+  });
+});
