@@ -12,6 +12,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
+COPY scripts/build-wasm.ts ./scripts/
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --ignore-scripts
 
 # --- runtime: production dependencies, compiled output and Debian's Fashion-MNIST ---
@@ -24,6 +25,7 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+COPY public ./public
 # Configuration only through the environment (README: Configuration). Shutdown stays
 # inside `docker stop`'s 10 s: running jobs checkpoint and resume on the next start.
 ENV NODE_ENV=production \

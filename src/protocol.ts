@@ -55,6 +55,8 @@ export type TrainResult = z.infer<typeof trainResultSchema>;
 // `cancel` is a view on a SharedArrayBuffer that the main thread sets to stop the job).
 export interface TrainTask {
   jobId: string;
+  // The job's working slot in the shared SIMD memory (one per job that runs at a time).
+  slot: number;
   hyperparameters: {
     epochs: number;
     batchSize: number;

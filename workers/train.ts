@@ -1,15 +1,43 @@
 // The pool's entry: runs one training job on the engine and reports over its MessagePort.
 import { workerData } from 'node:worker_threads';
-import { allocateParameters, initTrainingState, train, type LabelledImages, type TrainingState } from '../src/engine/train.js';
+import type { SimdShared } from '../src/engine/simd/memory.js';
+import { createSimdEpochRunner } from '../src/engine/simd/trainer.js';
+import {
+  allocateParameters,
+  initTrainingState,
+  train,
+  type EpochRunner,
+  type LabelledImages,
+  type TrainingState,
+} from '../src/engine/train.js';
+import { startTeam } from './simd-team.js';
 import { CANCEL_REQUESTED, PAUSE_AT_EPOCH_END, type Checkpoint, type TrainResult, type TrainTask, type WorkerMessage } from '../src/protocol.js';
 
 export interface TrainingWorkerData {
   train: LabelledImages;
   test: LabelledImages;
+  // Present when jobs run on the SIMD kernels (the dataset then lives in simd.memory).
+  simd?: SimdShared;
+  cores: number;
+  runningJobs: Int32Array;
 }
 
-// The dataset arrives once per worker as views on SharedArrayBuffers: shared, not copied.
-const dataset = workerData as TrainingWorkerData;
+// The dataset arrives once per worker as views on shared memory: shared, not copied.
+const data = workerData as TrainingWorkerData;
+
+// This worker coordinates a team of itself and cores − 1 helper threads, started now
+// so that a job starts with nothing to load. A job alone uses every core; with several
+// running, each takes its share (read at every epoch), so the cores are not oversubscribed.
+// (Not a top-level await: piscina first loads the entry with require().)
+const simdTeam = data.simd ? startTeam(data.simd.memory, data.simd.layout, Math.max(0, data.cores - 1)) : undefined;
+simdTeam?.catch(() => undefined); // a failure surfaces in the first job that needs the team
+const threadsNow = () => Math.max(1, Math.floor(data.cores / Math.max(1, Atomics.load(data.runningJobs, 0))));
+
+async function epochRunner(task: TrainTask): Promise<EpochRunner | undefined> {
+  if (!simdTeam || !data.simd) return undefined; // the TypeScript kernels
+  const { team } = await simdTeam;
+  return createSimdEpochRunner({ ...data.simd, team, slotIndex: task.slot, threads: threadsNow });
+}
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -35,13 +63,14 @@ function snapshot(state: TrainingState): Checkpoint {
   };
 }
 
-export default function trainJob(task: TrainTask): TrainResult {
+export default async function trainJob(task: TrainTask): Promise<TrainResult> {
   const send = (message: WorkerMessage) => task.port.postMessage(message);
   const state = task.checkpoint ? restore(task, task.checkpoint) : initTrainingState(task.hyperparameters);
-  send({ type: 'started' });
   let lastProgress = 0;
   try {
-    const { stopped } = train(state, dataset, {
+    const runner = await epochRunner(task);
+    send({ type: 'started' });
+    const { stopped } = train(state, data, {
       shouldStop: () => Atomics.load(task.cancel, 0) === CANCEL_REQUESTED,
       shouldPause: () => Atomics.load(task.cancel, 0) === PAUSE_AT_EPOCH_END,
       onBatch: (epoch, batchesDone, batchesTotal) => {
@@ -51,7 +80,7 @@ export default function trainJob(task: TrainTask): TrainResult {
         send({ type: 'progress', epoch, batchesDone, batchesTotal });
       },
       onEpoch: (metrics, current) => send({ type: 'epoch', metrics, checkpoint: snapshot(current) }),
-    });
+    }, runner);
     return {
       stopped,
       weights: new Float32Array(state.params.weights),

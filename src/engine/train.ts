@@ -130,6 +130,10 @@ export function runEpoch(
   return metrics;
 }
 
+// Runs the next epoch of state; undefined when stopped before it finished. runEpoch on
+// the TypeScript kernels is one; the SIMD kernels give another (simd/trainer.ts).
+export type EpochRunner = (state: TrainingState, callbacks?: TrainCallbacks) => EpochMetrics | undefined;
+
 export interface TrainResult {
   state: TrainingState;
   stopped: boolean;
@@ -140,10 +144,11 @@ export function train(
   state: TrainingState,
   data: { train: LabelledImages; test: LabelledImages },
   callbacks: TrainCallbacks = {},
+  runner: EpochRunner = (current, options) => runEpoch(current, data.train, data.test, options),
 ): TrainResult {
   while (state.metrics.length < state.hyperparameters.epochs) {
     if (callbacks.shouldPause?.()) return { state, stopped: true };
-    if (!runEpoch(state, data.train, data.test, callbacks)) return { state, stopped: true };
+    if (!runner(state, callbacks)) return { state, stopped: true };
   }
   return { state, stopped: false };
 }

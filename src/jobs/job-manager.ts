@@ -31,11 +31,14 @@ export interface JobManagerOptions {
   log: Logger;
   concurrency: number;
   maxQueued: number;
+  // Shared with the workers: how many jobs train now, so each uses its share of the cores.
+  runningJobs?: Int32Array;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
 interface Running {
   cancel: Int32Array;
+  slot: number;
   done: Promise<void>;
   // Set when the service stops: the job goes back to the queue instead of being cancelled.
   pausing: boolean;
@@ -59,8 +62,12 @@ export class JobManager {
   private readonly listeners = new Map<string, Set<JobListener>>();
   private readonly checkpoints = new Map<string, Checkpoint>();
   private accepting = true;
+  // Working slots in the workers' shared memory, one per job that runs at a time.
+  private readonly freeSlots: number[];
 
-  constructor(private readonly options: JobManagerOptions) {}
+  constructor(private readonly options: JobManagerOptions) {
+    this.freeSlots = Array.from({ length: options.concurrency }, (_, i) => options.concurrency - 1 - i);
+  }
 
   // Reloads jobs from the store: finished ones as they were, unfinished ones back in the
   // queue (oldest first), resuming from their last checkpoint.
@@ -248,8 +255,10 @@ export class JobManager {
     const log = this.options.log.child({ jobId: job.id });
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
+    const slot = this.freeSlots.pop()!;
     const task: TrainTask = {
       jobId: job.id,
+      slot,
       hyperparameters: job.hyperparameters,
       port: port2,
       cancel,
@@ -290,7 +299,7 @@ export class JobManager {
     };
     port1.on('message', handle);
 
-    const entry: Running = { cancel, pausing: false, done: Promise.resolve() };
+    const entry: Running = { cancel, slot, pausing: false, done: Promise.resolve() };
     entry.done = this.options.pool
       .run(task, { transferList: [port2] })
       .then(async (raw: unknown) => {
@@ -338,9 +347,16 @@ export class JobManager {
       .finally(() => {
         port1.close();
         this.running.delete(job.id);
+        this.freeSlots.push(slot);
+        this.countRunning();
         this.pump();
       });
     this.running.set(job.id, entry);
+    this.countRunning();
+  }
+
+  private countRunning(): void {
+    if (this.options.runningJobs) Atomics.store(this.options.runningJobs, 0, this.running.size);
   }
 
   private finish(job: Job, status: JobStatus): void {

@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina';
-import type { Dataset } from '../data/fashion-mnist.js';
+import type { SimdShared } from '../engine/simd/memory.js';
+import type { LabelledImages } from '../engine/train.js';
 import type { TrainingWorkerData } from '../../workers/train.js';
 
 // Under the TypeScript sources (tests, tsx) the worker is workers/train.ts and needs tsx's
@@ -10,14 +11,33 @@ function workerLocation(): { filename: string; execArgv: string[] } {
   return { filename, execArgv: fromSource ? ['--import', 'tsx'] : [] };
 }
 
-// A warm pool: every worker starts now, receives the dataset once, and stays up.
-// `worker` replaces the entry file (tests inject faults with it).
-export function createTrainingPool(size: number, dataset: Dataset, worker?: { filename: string; execArgv: string[] }): Piscina {
-  const workerData: TrainingWorkerData = { train: dataset.train, test: dataset.test };
+export interface TrainingPoolOptions {
+  size: number;
+  // The dataset, as views on the shared memory of `simd` (or any SharedArrayBuffer for the TypeScript kernels).
+  train: LabelledImages;
+  test: LabelledImages;
+  simd?: SimdShared;
+  kernels: 'simd' | 'typescript';
+  cores: number;
+  runningJobs: Int32Array;
+  // Another entry file (tests inject faults with it).
+  worker?: { filename: string; execArgv: string[] };
+}
+
+// A warm pool: every worker starts now, receives the dataset once (shared memory, not a
+// copy), starts its SIMD helper threads, and stays up.
+export function createTrainingPool(options: TrainingPoolOptions): Piscina {
+  const workerData: TrainingWorkerData = {
+    train: options.train,
+    test: options.test,
+    simd: options.kernels === 'simd' ? options.simd : undefined,
+    cores: options.cores,
+    runningJobs: options.runningJobs,
+  };
   return new Piscina({
-    ...(worker ?? workerLocation()),
-    minThreads: size,
-    maxThreads: size,
+    ...(options.worker ?? workerLocation()),
+    minThreads: options.size,
+    maxThreads: options.size,
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData,
   });

@@ -1,7 +1,10 @@
+import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Piscina } from 'piscina';
-import { loadFashionMnist, type Dataset } from '../data/fashion-mnist.js';
+import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT, type Dataset } from '../data/fashion-mnist.js';
+import { simdSupported } from '../engine/simd/kernels.js';
+import { SimdArena } from '../engine/simd/memory.js';
 import { JobManager } from '../jobs/job-manager.js';
 import { createTrainingPool } from '../jobs/training-pool.js';
 import { openModelRegistry, type ModelRegistry } from '../models/model-registry.js';
@@ -17,6 +20,7 @@ declare module 'fastify' {
 }
 
 export interface ServicesOptions {
+  kernels: 'simd' | 'typescript';
   dataDir: string;
   datasetDir?: string;
   dataset?: Dataset;
@@ -29,12 +33,35 @@ export interface ServicesOptions {
 // Loads the dataset once, opens the persisted state, starts the warm worker pool and
 // restores jobs; onClose pauses running jobs at a checkpoint and stops the pool.
 export default fp(async function services(app: FastifyInstance, options: ServicesOptions) {
-  const dataset = options.dataset ?? (await loadFashionMnist({ directory: options.datasetDir }));
-  app.log.info({ directory: dataset.directory, train: dataset.train.count, test: dataset.test.count }, 'dataset loaded');
+  // The dataset goes straight into the memory the SIMD kernels work on (one given by a
+  // caller, e.g. tests sharing one load, is copied in once).
+  let kernels = options.kernels;
+  if (kernels === 'simd' && !simdSupported()) {
+    app.log.warn('this runtime cannot compile WebAssembly SIMD; training runs on the TypeScript kernels');
+    kernels = 'typescript';
+  }
+  const arena = new SimdArena(options.poolSize, TRAIN_COUNT, TEST_COUNT);
+  const loaded = options.dataset ?? (await loadFashionMnist({ directory: options.datasetDir, allocate: arena.allocate }));
+  const dataset: Dataset = { ...loaded, train: arena.adopt(loaded.train), test: arena.adopt(loaded.test) };
+  app.log.info({ directory: dataset.directory, train: dataset.train.count, test: dataset.test.count, kernels }, 'dataset loaded');
   const store = await openStateStore(options.dataDir);
   const models = await openModelRegistry(store, (message) => app.log.warn(message));
-  const pool = createTrainingPool(options.poolSize, dataset, options.trainingWorker);
+  const runningJobs = new Int32Array(new SharedArrayBuffer(4));
+  const pool = createTrainingPool({
+    size: options.poolSize,
+    train: dataset.train,
+    test: dataset.test,
+    simd: arena.shared(dataset.train, dataset.test),
+    kernels,
+    cores: os.availableParallelism(),
+    runningJobs,
+    worker: options.trainingWorker,
+  });
+  // A worker that fails outside a task (e.g. while loading) must not take the service down:
+  // piscina replaces it, and the jobs it was running fail with their own error.
+  pool.on('error', (error: Error) => app.log.error({ err: error }, 'training worker failed outside a job; the pool replaces it'));
   const jobs = new JobManager({
+    runningJobs,
     pool,
     store,
     models,
