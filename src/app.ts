@@ -14,6 +14,9 @@ import auth, { redactUrl } from './plugins/auth.js';
 import errorHandler from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import services from './plugins/services.js';
+import dashboardRoutes from './routes/dashboard.js';
+import datasetRoutes from './routes/datasets.js';
+import evaluationRoutes from './routes/evaluation.js';
 import healthRoutes from './routes/health.js';
 import jobEventRoutes, { closeStreamsOnShutdown, jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
@@ -47,6 +50,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     requestIdHeader: 'x-request-id',
+    // While closing, requests still reach the routes, which answer 503 SHUTTING_DOWN in the
+    // one error shape (Fastify's own 503 has another shape).
+    return503OnClosing: false,
+    // Long ids reach the zod validation (400 naming the field) instead of a bare 414.
+    routerOptions: { maxParamLength: 500 },
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
@@ -95,6 +103,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, {
+    kernels: config.TRAINING_KERNELS,
     dataDir: config.DATA_DIR,
     datasetDir: config.FASHION_MNIST_DIR,
     dataset: options.dataset,
@@ -108,7 +117,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
+  await app.register(evaluationRoutes);
+  await app.register(datasetRoutes);
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
+  await app.register(dashboardRoutes);
   return app;
 }

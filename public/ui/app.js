@@ -1,0 +1,40 @@
+// The dashboard's entry point: wires the modules together and loads the first data.
+
+import { forgetToken, onTokenChange, storedToken } from './api.js';
+import { $, guard } from './dom.js';
+import { setupDrawingPad } from './draw.js';
+import { createJobs } from './jobs.js';
+import { createModelView } from './model-view.js';
+import { setupTrainForm } from './train-form.js';
+
+// Fashion-MNIST's classes in label order.
+const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+const models = createModelView();
+const pad = setupDrawingPad({ model: models.current, classNames: CLASS_NAMES });
+models.onChange(() => pad.predict());
+
+const jobs = createJobs({
+  // A job that finishes while watched brings its model into the model picker.
+  onFinished: guard(async (job) => {
+    if (job.modelId) await models.refresh(job.modelId);
+  }),
+  onSelect: guard(async (job) => {
+    if (job?.modelId && models.current()?.id !== job.modelId) await models.refresh(job.modelId);
+  }),
+});
+
+setupTrainForm({ onCreated: (job) => jobs.add(job) });
+
+const forget = $('forget-token');
+const showForget = () => (forget.hidden = !storedToken());
+onTokenChange(showForget);
+forget.addEventListener('click', () => {
+  forgetToken();
+  location.reload();
+});
+showForget();
+
+guard(async () => {
+  await Promise.all([jobs.refresh(), models.refresh()]);
+})();

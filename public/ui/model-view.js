@@ -1,0 +1,187 @@
+// A finished model: pick it, then open any of three panels, each loaded on first opening:
+// a gallery of test images with true and predicted labels (mistakes highlighted), the
+// confusion matrix with per-class accuracy, and the ten weight vectors as heat maps.
+
+import { api } from './api.js';
+import { $, count, el, guard, percent, plural } from './dom.js';
+import { drawDiverging, drawDivergingLegend, drawGrey } from './images.js';
+
+const PAGE = 24;
+const TEST_COUNT = 10000;
+
+export function createModelView() {
+  const select = $('model-select');
+  const panels = { gallery: $('gallery-panel'), confusion: $('confusion-panel'), weights: $('weights-panel') };
+  const listeners = new Set();
+  let models = [];
+  let current = null;
+  let galleryOffset = 0;
+  // What each panel shows now ("modelId" or "modelId@offset"), so it reloads only when stale.
+  const shown = { gallery: '', confusion: '', weights: '' };
+  const loaders = { gallery: loadGallery, confusion: loadConfusion, weights: loadWeights };
+
+  function summary(model) {
+    const m = model.metrics;
+    const h = model.hyperparameters;
+    return `${model.id}: ${plural(h.epochs, 'epoch')}, lr ${h.lr}, batch ${h.batchSize}, seed ${h.seed}. ` +
+      `Final epoch: train loss ${m.trainLoss.toFixed(3)}, train acc ${percent(m.trainAcc)}, test acc ${percent(m.testAcc)}.`;
+  }
+
+  function renderPicker() {
+    select.disabled = models.length === 0;
+    select.replaceChildren(...models.map((model) =>
+      el('option', { value: model.id, selected: model.id === current?.id },
+        `${new Date(model.createdAt).toLocaleString()} · test acc ${percent(model.metrics.testAcc)} · …${model.id.slice(-5)}`)));
+    $('model-summary').textContent = current ? summary(current) : 'No trained model yet: train one first.';
+    for (const panel of Object.values(panels)) panel.classList.toggle('unavailable', !current);
+  }
+
+  function choose(id) {
+    const model = models.find((m) => m.id === id) ?? null;
+    if (model?.id === current?.id) return;
+    current = model;
+    renderPicker();
+    for (const listener of listeners) listener(current);
+    reloadOpenPanels();
+  }
+
+  function reloadOpenPanels() {
+    for (const [name, panel] of Object.entries(panels)) if (panel.open) guard(loaders[name])();
+  }
+
+  // Loads the models; selects `preferred` if given, else keeps the current one (or the newest).
+  async function refresh(preferred) {
+    ({ models } = await api('/models?limit=100'));
+    const keep = preferred ?? current?.id;
+    current = null;
+    choose(models.some((m) => m.id === keep) ? keep : models[0]?.id);
+    renderPicker();
+  }
+
+  // --- gallery ---
+
+  async function loadGallery() {
+    if (!current) return;
+    const model = current;
+    const key = `${model.id}@${galleryOffset}`;
+    if (shown.gallery === key) return;
+    const range = $('gallery-range');
+    range.textContent = 'Loading…';
+    const page = await api(`/datasets/fashion-mnist/test?offset=${galleryOffset}&limit=${PAGE}`);
+    const { predictions } = await api('/predict', {
+      method: 'POST',
+      body: { model: model.id, images: page.images.map((image) => image.pixels) },
+    });
+    if (current !== model || `${model.id}@${galleryOffset}` !== key) return; // a newer request won
+    let mistakes = 0;
+    const items = page.images.map((image, i) => {
+      const predicted = predictions[i];
+      const wrong = predicted.label !== image.label;
+      if (wrong) mistakes++;
+      const canvas = el('canvas', { width: 28, height: 28, className: 'sample-image', attributes: { 'aria-hidden': 'true' } });
+      drawGrey(canvas, image.pixels);
+      return el('li', { className: wrong ? 'sample mistake' : 'sample', dataset: { index: image.index } },
+        canvas,
+        el('p', { className: 'sample-caption' },
+          el('span', { className: 'sample-index' }, `#${image.index}`),
+          el('span', { className: 'sample-true' }, `true: ${image.className}`),
+          el('span', { className: 'sample-predicted' },
+            `predicted: ${predicted.className}`,
+            el('span', { className: 'mark', attributes: { 'aria-label': wrong ? 'mistake' : 'correct' } }, wrong ? ' ✗' : ' ✓'))));
+    });
+    $('gallery').replaceChildren(...items);
+    const last = page.offset + page.images.length - 1;
+    range.textContent = `Images ${count(page.offset)}–${count(last)} of ${count(page.total)}: ${mistakes} of ${page.images.length} misclassified.`;
+    $('gallery-prev').disabled = page.offset === 0;
+    $('gallery-next').disabled = page.nextOffset === null;
+    shown.gallery = key;
+  }
+
+  function moveGallery(offset) {
+    galleryOffset = Math.max(0, Math.min(TEST_COUNT - PAGE, offset));
+    guard(loadGallery)();
+  }
+
+  // --- confusion matrix ---
+
+  async function loadConfusion() {
+    if (!current || shown.confusion === current.id) return;
+    const model = current;
+    $('accuracy').textContent = 'Evaluating on the test set…';
+    const evaluation = await api(`/models/${encodeURIComponent(model.id)}/evaluation`);
+    if (current !== model) return;
+    const { classNames, confusionMatrix, perClassAccuracy } = evaluation;
+    const correct = confusionMatrix.reduce((sum, row, c) => sum + row[c], 0);
+    $('accuracy').textContent =
+      `Test accuracy ${percent(evaluation.accuracy)} (${count(correct)} of ${count(evaluation.count)} images).`;
+
+    const head = el('tr', {},
+      el('th', { scope: 'col', className: 'corner' }, 'true ↓ / predicted →'),
+      ...classNames.map((name) => el('th', { scope: 'col', className: 'predicted-class' }, el('span', {}, name))),
+      el('th', { scope: 'col' }, 'accuracy'));
+    const rows = confusionMatrix.map((row, t) => {
+      const total = row.reduce((a, b) => a + b, 0) || 1;
+      const cells = row.map((n, p) => {
+        const cell = el('td', {
+          className: p === t ? 'hit' : 'miss',
+          title: `true ${classNames[t]}, predicted ${classNames[p]}: ${n}`,
+        }, String(n));
+        // Shade by the share of the row (CSSOM, allowed by the page's content security policy).
+        cell.style.setProperty('--share', (n / total).toFixed(3));
+        if (n / total > 0.5) cell.classList.add('strong');
+        return cell;
+      });
+      const bar = el('span', { className: 'mini-bar' }, el('span', { className: 'mini-fill' }));
+      bar.firstChild.style.width = percent(perClassAccuracy[t]);
+      return el('tr', {},
+        el('th', { scope: 'row' }, classNames[t]),
+        ...cells,
+        el('td', { className: 'class-accuracy' }, bar, percent(perClassAccuracy[t])));
+    });
+    $('confusion').replaceChildren(
+      el('caption', {}, 'Rows: true class. Columns: predicted class. The diagonal counts correct answers.'),
+      el('thead', {}, head),
+      el('tbody', {}, ...rows));
+    shown.confusion = model.id;
+  }
+
+  // --- weights ---
+
+  async function loadWeights() {
+    if (!current || shown.weights === current.id) return;
+    const model = current;
+    const full = await api(`/models/${encodeURIComponent(model.id)}`);
+    if (current !== model) return;
+    // One symmetric scale for all ten maps, set at the 99th percentile of |w| so that a few
+    // extreme weights do not wash out the rest (beyond it, colours saturate).
+    const magnitudes = full.weights.map(Math.abs).sort((a, b) => a - b);
+    const limit = Math.max(magnitudes[Math.floor(0.99 * (magnitudes.length - 1))], 1e-9);
+    const items = full.classNames.map((name, c) => {
+      const column = Array.from({ length: 784 }, (_, pixel) => full.weights[pixel * 10 + c]);
+      const canvas = el('canvas', { width: 28, height: 28, className: 'weight-image', attributes: { 'aria-hidden': 'true' } });
+      drawDiverging(canvas, column, limit);
+      return el('li', { className: 'weight' }, canvas, el('span', { className: 'small' }, name));
+    });
+    $('weights').replaceChildren(...items);
+    $('legend-min').textContent = `≤ −${limit.toFixed(3)}`;
+    $('legend-max').textContent = `≥ +${limit.toFixed(3)}`;
+    shown.weights = model.id;
+  }
+
+  drawDivergingLegend($('legend'));
+  select.addEventListener('change', () => choose(select.value));
+  for (const [name, panel] of Object.entries(panels)) {
+    panel.addEventListener('toggle', () => {
+      if (panel.open) guard(loaders[name])();
+    });
+  }
+  $('gallery-prev').addEventListener('click', () => moveGallery(galleryOffset - PAGE));
+  $('gallery-next').addEventListener('click', () => moveGallery(galleryOffset + PAGE));
+  $('gallery-random').addEventListener('click', () => moveGallery(Math.floor(Math.random() * (TEST_COUNT / PAGE)) * PAGE));
+
+  return {
+    refresh,
+    current: () => current,
+    onChange: (listener) => listeners.add(listener),
+  };
+}

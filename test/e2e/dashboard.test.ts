@@ -1,0 +1,315 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
+import { encodePng } from '../../src/images/decode-png.js';
+import { sharedDataset, testApp } from '../helpers/app.js';
+
+// Debian's Chromium, driven by playwright-core (never a downloaded browser); DEVELOPERS.md
+// explains the flags.
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
+const TOKEN = 'dashboard-test-token-0123456789';
+
+async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); see DEVELOPERS.md`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+// Console errors and uncaught exceptions of a page, as they happen.
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  return errors;
+}
+
+// Chromium logs every non-2xx fetch as a console error; a step that provokes one on purpose
+// takes exactly those out of the list, so any other error still fails the test.
+function expectOnlyRefusals(errors: string[], since: number, status: number): void {
+  const provoked = errors.splice(since);
+  expect(provoked.length).toBeGreaterThan(0);
+  for (const text of provoked) expect(text).toMatch(new RegExp(`status of ${status}\\b`));
+}
+
+const screenshot = (page: Page, name: string) => page.screenshot({ path: new URL(name, ARTIFACTS).pathname, fullPage: true });
+
+async function noHorizontalOverflow(page: Page): Promise<void> {
+  // Browser-side code is given as strings: the project's TypeScript has no DOM types.
+  const { scrollWidth, innerWidth } = (await page.evaluate(
+    '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
+  )) as { scrollWidth: number; innerWidth: number };
+  expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+}
+
+async function openPanel(page: Page, id: string): Promise<void> {
+  await page.click(`#${id} > summary`);
+  await page.waitForSelector(`#${id}[open]`);
+}
+
+describe('dashboard static files', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await testApp({ API_TOKEN: TOKEN });
+  });
+  afterAll(() => app.close());
+
+  it('serves the page at / and its files under /ui/ without a token, with a strict content security policy', async () => {
+    const page = await app.inject({ method: 'GET', url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.body).toContain('<script type="module" src="/ui/app.js">');
+    for (const [url, type] of [
+      ['/ui/app.js', /javascript/],
+      ['/ui/style.css', /text\/css/],
+      ['/ui/icon.svg', /image\/svg\+xml/],
+      ['/ui/vendor/uPlot.iife.min.js', /javascript/],
+      ['/ui/vendor/uPlot.min.css', /text\/css/],
+    ] as const) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(200);
+      expect(response.headers['content-type'], url).toMatch(type);
+    }
+  });
+
+  it('serves nothing else from public/ or node_modules, and the API still needs the token', async () => {
+    for (const url of ['/ui/nope.js', '/ui/vendor/uPlot.cjs.js', '/ui/vendor/../../package.json', '/ui/%2e%2e/index.html', '/index.js']) {
+      const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.json().error.code, url).toBe('ROUTE_NOT_FOUND');
+    }
+    expect((await app.inject({ method: 'GET', url: '/jobs' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/datasets/fashion-mnist/test/0' })).statusCode).toBe(401);
+  });
+});
+
+describe('the dashboard in Chromium', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    app = await testApp({ POOL_SIZE: 2 });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('trains from the form with live curves, then shows the gallery, confusion matrix, weights and predictions of a drawing', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(base);
+    await expect(page.locator('h1').textContent()).resolves.toBe('softmax-serve');
+    await page.waitForSelector('#jobs-empty:not([hidden])');
+
+    // The form shows the defaults, and the API's 400 details next to the field they name.
+    expect(await page.inputValue('#field-epochs')).toBe('10');
+    expect(await page.inputValue('#field-batchSize')).toBe('256');
+    expect(await page.inputValue('#field-lr')).toBe('0.1');
+    expect(await page.inputValue('#field-initStd')).toBe('0.01');
+    expect(await page.inputValue('#field-seed')).toBe('');
+    expect(await page.inputValue('#field-momentum')).toBe('0');
+    expect(await page.inputValue('#field-weightDecay')).toBe('0');
+    const before = errors.length;
+    await page.fill('#field-lr', '-1');
+    await page.fill('#field-momentum', '1');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#field-lr[aria-invalid="true"]');
+    expect(await page.textContent('#error-lr')).toMatch(/>\s*0/);
+    expect(await page.textContent('#error-momentum')).toMatch(/<\s*1/);
+    expect(await page.getAttribute('#field-epochs', 'aria-invalid')).toBeNull();
+    expectOnlyRefusals(errors, before, 400);
+
+    // A 2-epoch job: its curves grow epoch by epoch from the WebSocket stream.
+    await page.fill('#field-lr', '0.1');
+    await page.fill('#field-momentum', '0');
+    await page.fill('#field-epochs', '2');
+    await page.fill('#field-seed', '3');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#job-list li.job');
+    expect(await page.getAttribute('#field-lr', 'aria-invalid')).toBeNull();
+    await page.waitForSelector('#chart[data-epochs="2"]', { timeout: 90_000 });
+    await page.waitForSelector('#job-status.status-succeeded');
+    expect(await page.textContent('#progress-label')).toMatch(/Done: 2 epochs/);
+    expect(await page.locator('#chart .u-legend .u-series').count()).toBe(4); // epoch + three metrics
+    const first = (await page.textContent('#job-title'))!;
+    const job = (await app.inject({ method: 'GET', url: `/jobs/${first}` })).json();
+    expect(job).toMatchObject({ status: 'succeeded', hyperparameters: { epochs: 2, seed: 3, lr: 0.1 } });
+    await screenshot(page, 'dashboard-training.png');
+
+    // A second run, overlaid on the first.
+    await page.fill('#field-epochs', '1');
+    await page.fill('#field-lr', '0.3');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#job-list li.job >> nth=1');
+    await page.waitForFunction(`document.querySelector('#job-title').textContent !== ${JSON.stringify(first)}`);
+    await page.waitForSelector('#chart[data-epochs="1"]', { timeout: 90_000 });
+    await page.check(`#compare-${first}`);
+    await page.waitForSelector('#chart[data-runs="2"]');
+    expect(await page.locator('#chart .u-legend .u-series').count()).toBe(7);
+    await page.waitForSelector('#job-status.status-succeeded');
+
+    // The newest model is picked; its gallery agrees with POST /predict on the same images.
+    await page.waitForSelector('#model-select option >> nth=1', { state: 'attached' });
+    const modelId = await page.inputValue('#model-select');
+    expect(modelId).toBe((await app.inject({ method: 'GET', url: '/models' })).json().models[0].id);
+    await openPanel(page, 'gallery-panel');
+    await page.waitForSelector('#gallery li.sample >> nth=23');
+    const samples = await page.locator('#gallery li.sample').evaluateAll((items) =>
+      items.map((li) => ({ index: Number(li.getAttribute('data-index')), mistake: li.classList.contains('mistake') })));
+    expect(samples.map((s) => s.index)).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    const page0 = (await app.inject({ method: 'GET', url: '/datasets/fashion-mnist/test?limit=24' })).json();
+    const predicted = (await app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: { model: modelId, images: page0.images.map((image: { pixels: number[] }) => image.pixels) },
+    })).json().predictions;
+    expect(samples.map((s) => s.mistake)).toEqual(page0.images.map((image: { label: number }, i: number) => predicted[i].label !== image.label));
+    expect(await page.textContent('#gallery li.sample >> nth=0')).toContain(`true: ${page0.images[0].className}`);
+    await page.click('#gallery-next');
+    await page.waitForSelector('#gallery li.sample[data-index="24"]');
+
+    // The confusion matrix is the API's evaluation of that model.
+    await openPanel(page, 'confusion-panel');
+    await page.waitForSelector('#confusion tbody tr >> nth=9');
+    const evaluation = (await app.inject({ method: 'GET', url: `/models/${modelId}/evaluation` })).json();
+    expect(await page.textContent('#accuracy')).toContain(`${(evaluation.accuracy * 100).toFixed(1)}%`);
+    const diagonal = await page.locator('#confusion tbody tr').evaluateAll((rows) =>
+      rows.map((row, i) => Number(row.children[i + 1].textContent)));
+    expect(diagonal).toEqual(evaluation.confusionMatrix.map((row: number[], i: number) => row[i]));
+
+    await openPanel(page, 'weights-panel');
+    await page.waitForSelector('#weights canvas >> nth=9');
+
+    // Drawing on the pad gets a prediction: ten probabilities, one of them highlighted.
+    const pad = page.locator('#pad');
+    await pad.scrollIntoViewIfNeeded();
+    const box = (await pad.boundingBox())!;
+    const at = (x: number, y: number) => [box.x + (x / 28) * box.width, box.y + (y / 28) * box.height] as const;
+    await page.mouse.move(...at(9, 4));
+    await page.mouse.down();
+    for (const [x, y] of [[9, 24], [19, 24], [19, 4], [9, 4], [14, 4], [14, 24]]) await page.mouse.move(...at(x, y), { steps: 8 });
+    await page.mouse.up();
+    await page.waitForSelector('#prediction[data-label]');
+    expect(await page.textContent('#prediction')).toMatch(/^Looks like: .+ \(\d+\.\d%\)$/);
+    const values = await page.locator('#probabilities .bar-value').allTextContents();
+    expect(values).toHaveLength(10);
+    const total = values.reduce((sum, value) => sum + Number.parseFloat(value), 0);
+    expect(total).toBeGreaterThan(99);
+    expect(total).toBeLessThan(101);
+    expect(await page.locator('#probabilities .bar-row.best').count()).toBe(1);
+
+    // So are an uploaded PNG and a test image put on the pad.
+    const { test } = await sharedDataset();
+    const trouser = Array.from(test.images.subarray(2 * IMAGE_SIZE, 3 * IMAGE_SIZE)); // test image 2 is a trouser
+    await page.setInputFiles('#pad-upload', { name: 'trouser.png', mimeType: 'image/png', buffer: encodePng(trouser) });
+    await page.waitForSelector('#pad-source:has-text("Uploaded trouser.png")');
+    await page.waitForSelector('#prediction:has-text("Trouser")');
+    await page.click('#pad-sample');
+    await page.waitForSelector('#pad-source:has-text("Test image #")');
+    await screenshot(page, 'dashboard-desktop.png');
+    await noHorizontalOverflow(page);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 180_000);
+
+  it('fits a phone screen (390×844) without horizontal scrolling', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(base);
+    await page.waitForSelector('#chart[data-epochs="1"]');
+    await page.check('#job-list li.job >> nth=1 >> input[type="checkbox"]');
+    await page.waitForSelector('#chart[data-runs="2"]');
+    await openPanel(page, 'gallery-panel');
+    await page.waitForSelector('#gallery li.sample >> nth=23');
+    await openPanel(page, 'confusion-panel');
+    await page.waitForSelector('#confusion tbody tr >> nth=9');
+    await openPanel(page, 'weights-panel');
+    await page.waitForSelector('#weights canvas >> nth=9');
+    await page.click('#pad-sample');
+    await page.waitForSelector('#prediction[data-label]');
+    await noHorizontalOverflow(page);
+    await screenshot(page, 'dashboard-phone.png');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+});
+
+describe('the dashboard with API_TOKEN set', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    app = await testApp({ POOL_SIZE: 1, API_TOKEN: TOKEN });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('asks for the token, keeps it in sessionStorage only, and then works, the WebSocket stream included', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(base);
+
+    // The API's 401 opens the dialog; a wrong token is refused and asked again.
+    await page.waitForSelector('#token-dialog[open]');
+    await screenshot(page, 'dashboard-token.png');
+    await page.fill('#token-input', 'not-the-right-token');
+    await page.click('#token-form button[type="submit"]');
+    await page.waitForSelector('#token-error:has-text("not accepted")');
+    expect(await page.isVisible('#token-dialog')).toBe(true);
+    await page.fill('#token-input', TOKEN);
+    await page.click('#token-form button[type="submit"]');
+    await page.waitForSelector('#token-dialog', { state: 'hidden' });
+    await page.waitForSelector('#jobs-empty:not([hidden])');
+    expectOnlyRefusals(errors, 0, 401);
+    const storage = (await page.evaluate('({ session: { ...sessionStorage }, local: { ...localStorage } })')) as {
+      session: Record<string, string>;
+      local: Record<string, string>;
+    };
+    expect(Object.values(storage.session)).toEqual([TOKEN]);
+    expect(storage.local).toEqual({});
+    expect(await page.isVisible('#forget-token')).toBe(true);
+
+    // A long job: progress within the epoch and an ETA arrive over the WebSocket (?token=), then cancel.
+    await page.fill('#field-epochs', '50');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#progress-label:has-text("batch")', { timeout: 60_000 });
+    await page.waitForSelector('#eta:has-text("left")');
+    expect(Number(await page.getAttribute('#epoch-progress', 'value'))).toBeGreaterThan(0);
+    await page.click('#cancel-job');
+    await page.waitForSelector('#job-status.status-cancelled');
+    await page.waitForSelector('#cancel-job', { state: 'hidden' });
+    expect(await page.textContent('#progress-label')).toMatch(/^Cancelled after \d+ of 50 epochs$/);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+});
