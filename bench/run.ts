@@ -4,8 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT } from '../src/data/fashion-mnist.js';
+import { SimdArena } from '../src/engine/simd/memory.js';
+import { createSimdEpochRunner } from '../src/engine/simd/trainer.js';
 import { initTrainingState, train, type EpochMetrics } from '../src/engine/train.js';
+import { startTeam } from '../workers/simd-team.js';
 import { predictThroughput, startApp, timeJob } from './http.js';
 import { median, summarize } from './stats.js';
 import { trainTfjs, useBackend } from './tfjs-trainer.js';
@@ -22,7 +25,12 @@ const GFLOP_PER_EPOCH = 2.0; // forward + gradient over 60,000 images, plus the 
 const hyperparameters = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, seed: 1, momentum: 0, weightDecay: 0 };
 const repeats = args.quick ? 1 : 3;
 
-const dataset = await loadFashionMnist();
+const cores = os.availableParallelism();
+// The dataset lives in the SIMD kernels' shared memory, as in the service; the TypeScript
+// engine and TensorFlow.js read the same bytes.
+const arena = new SimdArena(1, TRAIN_COUNT, TEST_COUNT);
+const dataset = await loadFashionMnist({ allocate: arena.allocate });
+const simd = arena.shared(dataset.train, dataset.test);
 const rows: Array<Record<string, unknown>> = [];
 
 function record(name: string, threads: number, runs: EpochMetrics[][]) {
@@ -46,12 +54,18 @@ function record(name: string, threads: number, runs: EpochMetrics[][]) {
   );
 }
 
-console.log(`softmax regression, Fashion-MNIST, ${JSON.stringify(hyperparameters)}, ${os.cpus().length} cores, node ${process.version}`);
+console.log(`softmax regression, Fashion-MNIST, ${JSON.stringify(hyperparameters)}, ${cores} cores, node ${process.version}`);
 console.log(`${'engine'.padEnd(28)} threads  s/epoch median (min, max)      GFLOP/s  final metrics`);
 
 const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[], times = repeats) =>
   record(name, threads, Array.from({ length: times }, trainOnce));
 
+const team = await startTeam(simd.memory, simd.layout, cores - 1);
+for (const threads of [cores, 1]) {
+  const runner = createSimdEpochRunner({ ...simd, team: team.team, slotIndex: 0, threads: () => threads });
+  runEngine('softmax-serve SIMD', threads, () => train(initTrainingState(hyperparameters), dataset, {}, runner).state.metrics);
+}
+await team.close();
 runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), dataset).state.metrics);
 
 if (!args['skip-tfjs']) {
@@ -66,10 +80,12 @@ if (!args['skip-tfjs']) {
   }
 }
 
-const reference = rows[0];
-const referenceMedian = (reference.secondsPerEpoch as { median: number }).median;
+// Ratios to this engine as the service runs it: SIMD on all cores.
+const referenceMedian = (rows[0].secondsPerEpoch as { median: number }).median;
+console.log('\nslower than softmax-serve SIMD on all cores, by');
 for (const row of rows) {
   row.ratioToThisEngine = (row.secondsPerEpoch as { median: number }).median / referenceMedian;
+  console.log(`  ${`${row.engine} (${row.threads} thread${row.threads === 1 ? '' : 's'})`.padEnd(40)} ${(row.ratioToThisEngine as number).toFixed(1)}×`);
 }
 
 console.log('\nthrough the HTTP API (POST /jobs → final WebSocket message), 10 epochs');

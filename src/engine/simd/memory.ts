@@ -20,7 +20,7 @@ const slotFields = (() => {
     return offset;
   };
   return {
-    scratch: take(MAX_THREADS * 64), // ten logits per thread
+    scratch: take(MAX_THREADS * 128), // per thread: ten logits and ten exponentials (f32)
     weights: take(IMAGE_SIZE * CLASS_COUNT * 4), // class-major: w[c * 784 + k]
     velocityWeights: take(IMAGE_SIZE * CLASS_COUNT * 4),
     bias: take(CLASS_COUNT * 4),

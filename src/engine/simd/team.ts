@@ -48,7 +48,7 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
     case Command.Forward: {
       const [r0, r1] = share(n, index, threads);
       kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], r0, r1, slot.weights, slot.bias,
-        floats[INV_N], slot.delta, slot.loss, slot.hit, slot.scratch + index * 64);
+        floats[INV_N], slot.delta, slot.loss, slot.hit, slot.scratch + index * 128);
       break;
     }
     case Command.Backward: {
@@ -62,7 +62,7 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
     }
     case Command.Evaluate: {
       const [r0, r1] = share(test.count, index, threads);
-      control[RESULTS + index] = kernels.evaluate(test.images, test.labels, r0, r1, slot.weights, slot.bias, slot.scratch + index * 64);
+      control[RESULTS + index] = kernels.evaluate(test.images, test.labels, r0, r1, slot.weights, slot.bias, slot.scratch + index * 128);
       break;
     }
   }

@@ -99,16 +99,20 @@ export function forward(
     const label = <i32>load<u8>(labels + <usize>row);
     const best = argmax(scratch);
     const max = <f64>load<f32>(scratch + (<usize>best << 2));
+    const zLabel = <f64>load<f32>(scratch + (<usize>label << 2));
+    // exp(z − max) once per class, kept in scratch[10..20) (f32) for the residuals.
     let total: f64 = 0;
-    for (let c: i32 = 0; c < CLASSES; c++) total += Math.exp(<f64>load<f32>(scratch + (<usize>c << 2)) - max);
-    const logTotal = Math.log(total);
-    store<f64>(loss + (<usize>r << 3), logTotal - (<f64>load<f32>(scratch + (<usize>label << 2)) - max));
+    for (let c: i32 = 0; c < CLASSES; c++) {
+      const e = Math.exp(<f64>load<f32>(scratch + (<usize>c << 2)) - max);
+      store<f32>(scratch + (<usize>(CLASSES + c) << 2), <f32>e);
+      total += e;
+    }
+    store<f64>(loss + (<usize>r << 3), Math.log(total) - (zLabel - max));
     store<i32>(hit + (<usize>r << 2), best == label ? 1 : 0);
     const d = delta + (<usize>(r * CLASSES) << 2);
+    const scale = <f32>(1 / total) * invN;
     for (let c: i32 = 0; c < CLASSES; c++) {
-      let p = Math.exp(<f64>load<f32>(scratch + (<usize>c << 2)) - max - logTotal);
-      if (c == label) p -= 1;
-      store<f32>(d + (<usize>c << 2), <f32>p * invN);
+      store<f32>(d + (<usize>c << 2), load<f32>(scratch + (<usize>(CLASSES + c) << 2)) * scale - (c == label ? invN : 0));
     }
   }
 }
