@@ -46,8 +46,8 @@ export async function startTeam(memory: WebAssembly.Memory, layout: SimdLayout, 
     team,
     kernels,
     close: async () => {
-      team.close();
-      await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
+      team.close(); // the helpers leave their loops...
+      await Promise.all(workers.map((worker) => worker.terminate())); // ...and their threads end
     },
   };
 }
