@@ -66,17 +66,17 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     (body as string).trim() === '' ? done(null, undefined) : parseJson(request, body as string, done));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-
+  // (Hooks on every request are synchronous: an async hook costs a promise per request.)
   // A refused WebSocket upgrade (401, 404, 429) is answered on a socket that Node's HTTP server
   // no longer tracks: left open it would hold up shutdown, so it is closed once answered.
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
     if (isUpgrade(request)) reply.header('connection', 'close');
+    done();
   });
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', (request, _reply, done) => {
     if (isUpgrade(request)) request.raw.socket?.end();
+    done();
   });
 
   await app.register(errorHandler, { bodyLimit: config.BODY_LIMIT_BYTES });

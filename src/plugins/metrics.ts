@@ -65,7 +65,7 @@ export default fp(async function metrics(app: FastifyInstance) {
   });
 
   app.decorate('metrics', { registry, epochSeconds, predictions });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       route: request.routeOptions.url ?? 'unmatched',
       method: request.method,
@@ -73,5 +73,6 @@ export default fp(async function metrics(app: FastifyInstance) {
     };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 });
