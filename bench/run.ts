@@ -96,8 +96,8 @@ for (let i = 0; i < repeats; i++) jobs.push(await timeJob(base, 10, i + 1));
 const jobMs = median(jobs.map((j) => j.ms));
 console.log(`  median ${(jobMs / 1000).toFixed(3)} s over ${jobs.length} jobs (${jobs.map((j) => (j.ms / 1000).toFixed(3)).join(', ')}), test acc ${jobs[0].testAcc.toFixed(4)}`);
 
-console.log('\n/predict at 32 connections, next to a bare Fastify route with the same body and response size');
-const seconds = args.quick ? 3 : 10;
+console.log('\n/predict at 32 connections, next to a bare Fastify route with the same body and response size (medians)');
+const seconds = args.quick ? 2 : 5;
 const predict = [];
 for (const images of [1, 100]) {
   const result = await predictThroughput(base, dataset, images, seconds, 32);
@@ -105,7 +105,8 @@ for (const images of [1, 100]) {
   console.log(
     `  ${String(images).padStart(3)} image(s): predict ${result.predict.requestsPerSecond.toFixed(0)} req/s p50 ${result.predict.p50Ms} ms p99 ${result.predict.p99Ms} ms` +
       ` | bare ${result.bare.requestsPerSecond.toFixed(0)} req/s p50 ${result.bare.p50Ms} ms p99 ${result.bare.p99Ms} ms` +
-      ` | ratio ${(result.ratio * 100).toFixed(0)}% | errors ${result.predict.errors + result.predict.non2xx}`,
+      ` | ratio ${(result.ratio * 100).toFixed(0)}% (median of ${result.rounds} interleaved rounds: ${result.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(', ')})` +
+      ` | errors ${result.predict.errors + result.predict.non2xx}`,
   );
 }
 await app.close();

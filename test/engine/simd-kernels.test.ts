@@ -203,7 +203,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       const lossOfBatch = Array.from(loss.subarray(0, n)).reduce((a, v) => a + v, 0) / n;
       expect(Math.abs(lossOfBatch - meanLoss(oldWeights, oldBias))).toBeLessThan(1e-5);
       kernels.backward(train.images.byteOffset, slot.order, batchStart, n, 0, BACKWARD_BLOCKS, slot.delta,
-        slot.weights, slot.velocityWeights, 1, 0, 0);
+        slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0);
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, 1, 0, 0);
       simdGradW = oldWeights.map((w, i) => w - weights[i]);
       simdGradB = oldBias.map((b, c) => b - bias[c]);
@@ -219,7 +219,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       }
       for (const [b0, b1] of [[0, 33], [33, 34], [34, BACKWARD_BLOCKS]]) {
         kernels.backward(train.images.byteOffset, slot.order, batchStart, n, b0, b1, slot.delta,
-          slot.weights, slot.velocityWeights, 1, 0, 0);
+          slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0);
       }
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, 1, 0, 0);
       expect(Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength)
@@ -297,7 +297,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       const vb0 = Float64Array.from(velocityBias);
       forwardAll(n, batchStart);
       kernels.backward(train.images.byteOffset, slot.order, batchStart, n, 0, BACKWARD_BLOCKS, slot.delta,
-        slot.weights, slot.velocityWeights, lr, momentum, weightDecay);
+        slot.weights, slot.velocityWeights, lr, momentum, weightDecay, 0, 0);
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, lr, momentum, weightDecay);
       let maxW = 0;
       for (let i = 0; i < WEIGHTS; i++) {

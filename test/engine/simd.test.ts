@@ -192,7 +192,7 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     // The teams' Evaluate command (split over threads) gives the same count.
     for (const [helpers, threads] of [[0, 1], [1, 2], [2, 3]] as const) {
       teams[helpers].team.run(Command.Evaluate, threads, {
-        slotBase: shared.layout.slotBase + (SLOTS - 1) * SLOT_BYTES, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0,
+        slotBase: shared.layout.slotBase + (SLOTS - 1) * SLOT_BYTES, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0,
       });
       expect(teams[helpers].team.evaluated(threads)).toBe(reference);
     }

@@ -6,7 +6,7 @@ export interface Kernels {
   forward(images: number, labels: number, order: number, batchStart: number, r0: number, r1: number,
     weights: number, bias: number, invN: number, delta: number, loss: number, hit: number, scratch: number): void;
   backward(images: number, order: number, batchStart: number, n: number, b0: number, b1: number, delta: number,
-    weights: number, velocityWeights: number, lr: number, momentum: number, weightDecay: number): void;
+    weights: number, velocityWeights: number, lr: number, momentum: number, weightDecay: number, nextStart: number, nextN: number): void;
   biasUpdate(delta: number, n: number, bias: number, velocityBias: number, lr: number, momentum: number, weightDecay: number): void;
   evaluate(images: number, labels: number, r0: number, r1: number, weights: number, bias: number, scratch: number): number;
   predictLogits(images: number, r0: number, r1: number, weights: number, bias: number, out: number): void;

@@ -7,7 +7,7 @@ import { BACKWARD_BLOCKS, type Kernels } from './kernels.js';
 import { MAX_THREADS, slotAt, type SimdLayout } from './memory.js';
 
 const GEN = 0, CMD = 1, THREADS = 2, DONE = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
-const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11;
+const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT_N = 13;
 const RESULTS = 16;
 const CONTROL_BYTES = (RESULTS + MAX_THREADS) * 4;
 const SPINS = 20_000;
@@ -29,6 +29,9 @@ export interface CommandArgs {
   momentum: number;
   weightDecay: number;
   invN: number;
+  // The next batch (its images are fetched into the cache during the backward pass).
+  nextStart: number;
+  nextN: number;
 }
 
 export function createControl(): Int32Array {
@@ -54,7 +57,7 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
     case Command.Backward: {
       const [b0, b1] = share(BACKWARD_BLOCKS, index, threads);
       kernels.backward(train.images, slot.order, control[BATCH_START], n, b0, b1, slot.delta, slot.weights,
-        slot.velocityWeights, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
+        slot.velocityWeights, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N]);
       if (index === 0) {
         kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
       }
@@ -103,6 +106,8 @@ export class Team {
     floats[MOMENTUM] = args.momentum;
     floats[WEIGHT_DECAY] = args.weightDecay;
     floats[INV_N] = args.invN;
+    control[NEXT_START] = args.nextStart;
+    control[NEXT_N] = args.nextN;
     if (active === 1) {
       work(this.kernels, this.layout, control, floats, 0);
       return;

@@ -64,7 +64,7 @@ export function createSimdEpochRunner(options: SimdRunnerOptions): EpochRunner {
     velocityBias.set(state.velocity.bias);
 
     const threads = options.threads();
-    const args = { slotBase, batchStart: 0, n: 0, lr, momentum, weightDecay, invN: 0 };
+    const args = { slotBase, batchStart: 0, n: 0, lr, momentum, weightDecay, invN: 0, nextStart: 0, nextN: 0 };
     const total = batchesPerEpoch(trainCount, batchSize);
     let lossSum = 0;
     let correct = 0;
@@ -76,6 +76,8 @@ export function createSimdEpochRunner(options: SimdRunnerOptions): EpochRunner {
       args.batchStart = batch * batchSize;
       args.n = Math.min(batchSize, trainCount - args.batchStart);
       args.invN = 1 / args.n;
+      args.nextStart = args.batchStart + args.n;
+      args.nextN = Math.min(batchSize, trainCount - args.nextStart);
       team.run(Command.Forward, threads, args);
       // In row order, whatever the thread count.
       for (let r = 0; r < args.n; r++) {

@@ -134,11 +134,18 @@ export function forward(
 // over the n rows of the batch, in row order, then the SGD update of those weights.
 export function backward(
   images: usize, order: usize, batchStart: i32, n: i32, b0: i32, b1: i32, delta: usize,
-  wt: usize, vt: usize, lr: f32, momentum: f32, weightDecay: f32,
+  wt: usize, vt: usize, lr: f32, momentum: f32, weightDecay: f32, nextStart: i32, nextN: i32,
 ): void {
   const scale = f32x4.splat(SCALE);
   const rate = f32x4.splat(lr);
+  let touched: u32 = 0;
   for (let block = b0; block < b1; block++) {
+    // Touch three of the next batch's shuffled images (their cache lines) per block, so the
+    // next forward pass finds them near: the loads overlap with this arithmetic.
+    for (let j = block * 3; j < block * 3 + 3 && j < nextN; j++) {
+      const next = images + <usize>load<i32>(order + (<usize>(nextStart + j) << 2)) * <usize>PIXELS;
+      for (let at: usize = 0; at < <usize>PIXELS; at += 64) touched += load<u8>(next + at);
+    }
     const k = block * BLOCK;
     for (let c0: i32 = 0; c0 < CLASSES; c0 += 5) {
       let a0 = f32x4.splat(0), b0v = f32x4.splat(0), a1 = f32x4.splat(0), b1v = f32x4.splat(0);
@@ -174,6 +181,7 @@ export function backward(
       update(wt + at + 4 * stride + 16, vt + at + 4 * stride + 16, f32x4.mul(b4, scale), rate, momentum, weightDecay);
     }
   }
+  if (touched == 0xffffffff) store<u32>(delta, touched); // (never: keeps the touching loads)
 }
 
 // The bias: grad[c] = Σ_r delta[r][c] over the batch in row order (f64), then SGD.
