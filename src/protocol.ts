@@ -1,4 +1,6 @@
+import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
+import type { Hyperparameters } from './engine/train.js';
 
 // Messages a training worker sends to the main thread over its MessagePort. Both sides
 // import this module; the main thread parses every message before acting on it.
@@ -57,16 +59,8 @@ export interface TrainTask {
   jobId: string;
   // The job's working slot in the shared SIMD memory (one per job that runs at a time).
   slot: number;
-  hyperparameters: {
-    epochs: number;
-    batchSize: number;
-    lr: number;
-    initStd: number;
-    seed: number;
-    momentum: number;
-    weightDecay: number;
-  };
-  port: import('node:worker_threads').MessagePort;
+  hyperparameters: Hyperparameters;
+  port: MessagePort;
   cancel: Int32Array;
   checkpoint?: Checkpoint;
 }
