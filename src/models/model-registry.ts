@@ -24,12 +24,16 @@ export async function openModelRegistry(store: StateStore, warn: (message: strin
     summaries.set(summary.id, summary);
     parameters.set(summary.id, { weights: decodeFloats(weights), bias: decodeFloats(bias) });
   }
-  const ordered = () => [...summaries.values()].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
+  // Newest first, sorted once per change rather than on every /predict.
+  let sorted: ModelSummary[] | undefined;
+  const ordered = () =>
+    (sorted ??= [...summaries.values()].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1)));
   return {
     async add(summary, params) {
       await store.put('models', summary.id, { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) });
       summaries.set(summary.id, summary);
       parameters.set(summary.id, params);
+      sorted = undefined;
     },
     get: (id) => summaries.get(id),
     parameters: (id) => parameters.get(id),
@@ -40,6 +44,6 @@ export async function openModelRegistry(store: StateStore, warn: (message: strin
       return { ...summary, weights: Array.from(params.weights), bias: Array.from(params.bias) };
     },
     newest: () => ordered()[0],
-    list: ordered,
+    list: () => [...ordered()],
   };
 }

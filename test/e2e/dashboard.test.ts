@@ -226,8 +226,12 @@ describe('the dashboard in Chromium', () => {
     await page.setInputFiles('#pad-upload', { name: 'trouser.png', mimeType: 'image/png', buffer: encodePng(trouser) });
     await page.waitForSelector('#pad-source:has-text("Uploaded trouser.png")');
     await page.waitForSelector('#prediction:has-text("Trouser")');
+    const sampled = page.waitForResponse((response) => response.url().endsWith('/predict'));
     await page.click('#pad-sample');
     await page.waitForSelector('#pad-source:has-text("Test image #")');
+    // The prediction follows the test image (after the pad's debounce).
+    const { predictions } = await (await sampled).json();
+    await page.waitForSelector(`#prediction[data-label="${predictions[0].label}"]`);
     await screenshot(page, 'dashboard-desktop.png');
     await noHorizontalOverflow(page);
     expect(errors).toEqual([]);
