@@ -4,7 +4,7 @@
 // pixel blocks for the gradient), so results are bit-identical with 1 or N threads. A
 // waiting thread spins briefly, then sleeps in Atomics.wait.
 import { BACKWARD_BLOCKS, type Kernels } from './kernels.js';
-import { MAX_THREADS, slotAt, type SimdLayout } from './memory.js';
+import { MAX_THREADS, slotAt, type SimdLayout, type Slot } from './memory.js';
 
 const GEN = 0, CMD = 1, THREADS = 2, DONE = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
 const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT_N = 13;
@@ -41,10 +41,18 @@ export function createControl(): Int32Array {
 const share = (total: number, index: number, threads: number): [number, number] =>
   [Math.floor((total * index) / threads), Math.floor((total * (index + 1)) / threads)];
 
+// Slot addresses by base, computed once (work() runs twice per batch on every thread).
+const slots = new Map<number, Slot>();
+const slotFor = (base: number): Slot => {
+  let slot = slots.get(base);
+  if (!slot) slots.set(base, (slot = slotAt(base)));
+  return slot;
+};
+
 // Thread `index`'s part of the current command.
 function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number): void {
   const threads = control[THREADS];
-  const slot = slotAt(control[SLOT]);
+  const slot = slotFor(control[SLOT]);
   const { train, test } = layout;
   const n = control[N];
   switch (control[CMD]) {
