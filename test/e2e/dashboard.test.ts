@@ -304,7 +304,7 @@ describe('the dashboard with API_TOKEN set', () => {
     expect(await page.isVisible('#forget-token')).toBe(true);
 
     // A long job: progress within the epoch and an ETA arrive over the WebSocket (?token=), then cancel.
-    await page.fill('#field-epochs', '50');
+    await page.fill('#field-epochs', '500');
     await page.click('button[type="submit"]');
     await page.waitForSelector('#progress-label:has-text("batch")', { timeout: 60_000 });
     await page.waitForSelector('#eta:has-text("left")');
@@ -312,7 +312,7 @@ describe('the dashboard with API_TOKEN set', () => {
     await page.click('#cancel-job');
     await page.waitForSelector('#job-status.status-cancelled');
     await page.waitForSelector('#cancel-job', { state: 'hidden' });
-    expect(await page.textContent('#progress-label')).toMatch(/^Cancelled after \d+ of 50 epochs$/);
+    expect(await page.textContent('#progress-label')).toMatch(/^Cancelled after \d+ of 500 epochs$/);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);

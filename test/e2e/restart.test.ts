@@ -39,7 +39,7 @@ describe('restarting on the same DATA_DIR', () => {
   it('resumes an interrupted job from its last checkpoint and ends exactly as an uninterrupted run', async () => {
     const dataDir = await temporaryDirectory();
     const first = await testApp({ DATA_DIR: dataDir.path });
-    const hyperparameters = { epochs: 3, seed: 11, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
+    const hyperparameters = { epochs: 10, seed: 11, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
     const created = (await first.inject({ method: 'POST', url: '/jobs', payload: hyperparameters })).json();
     const deadline = Date.now() + 30_000;
     while ((await first.inject({ method: 'GET', url: `/jobs/${created.id}` })).json().epochsDone < 1) {
@@ -50,6 +50,8 @@ describe('restarting on the same DATA_DIR', () => {
 
     const second = await testApp({ DATA_DIR: dataDir.path });
     apps.push(second);
+    // It really was interrupted: it comes back part-way, not finished.
+    expect(second.jobs.get(created.id)!.epochsDone).toBeLessThan(hyperparameters.epochs);
     const resumed = await waitForJob(second, created.id);
     expect(resumed.status).toBe('succeeded');
 

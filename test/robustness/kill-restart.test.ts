@@ -8,7 +8,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Every hyperparameter spelled out (momentum and weight decay on), so the checkpoint must carry
 // the velocity and the random state, not only the weights, for the resumed run to match.
-const hyperparametersA = { epochs: 6, seed: 5, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
+// Long enough (≈ 0.1 s an epoch) that the kill always lands while A is still running.
+const hyperparametersA = { epochs: 30, seed: 5, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
 
 // How many epochs the checkpoint file on disk holds (0 while there is none or it is being replaced).
 async function checkpointedEpochs(dataDir: string, jobId: string): Promise<number> {
@@ -57,7 +58,7 @@ describe('kill -9 of the real server process mid-training, then a restart on the
       }
       const beforeKill = (await api(first.base, 'GET', `/jobs/${idA}`)).body;
       expect(beforeKill.status).toBe('running');
-      expect(beforeKill.epochsDone).toBeLessThan(6);
+      expect(beforeKill.epochsDone).toBeLessThan(hyperparametersA.epochs);
       first.child.kill('SIGKILL');
       const { signal } = await first.exited;
       expect(signal).toBe('SIGKILL');
@@ -71,7 +72,7 @@ describe('kill -9 of the real server process mid-training, then a restart on the
       expect(['queued', 'running']).toContain(resumedA.status);
       const kept = resumedA.epochsDone as number;
       expect(kept).toBeGreaterThanOrEqual(2);
-      expect(kept).toBeLessThan(6);
+      expect(kept).toBeLessThan(hyperparametersA.epochs);
       expect(resumedA.metrics.map((m: { epoch: number }) => m.epoch)).toEqual(Array.from({ length: kept }, (_, i) => i + 1));
       const common = Math.min(kept, beforeKill.metrics.length);
       expect(resumedA.metrics.slice(0, common)).toEqual(beforeKill.metrics.slice(0, common));
@@ -103,7 +104,7 @@ describe('kill -9 of the real server process mid-training, then a restart on the
 
       expect(finalA.status).toBe('succeeded');
       expect(finalA.error).toBeNull();
-      expect(finalA.epochsDone).toBe(6);
+      expect(finalA.epochsDone).toBe(hyperparametersA.epochs);
       expect(finalA.startedAt).toBe(beforeKill.startedAt);
       // The epochs from before the kill are kept as they were (their timings too)...
       expect(finalA.metrics.slice(0, kept)).toEqual(resumedA.metrics);

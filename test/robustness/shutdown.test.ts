@@ -41,7 +41,7 @@ describe('SIGTERM to the real server process while a job trains and a client wat
     try {
       const env = { DATA_DIR: dataDir.path, POOL_SIZE: '1', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) };
       const first = await startServer(env);
-      const created = await api(first.base, 'POST', '/jobs', { epochs: 30, seed: 9 });
+      const created = await api(first.base, 'POST', '/jobs', { epochs: 300, seed: 9 });
       expect(created.status).toBe(202);
       const id = created.body.id as string;
       await pollJob(first.base, id, (job) => job.epochsDone >= 1, 60_000);
@@ -60,7 +60,7 @@ describe('SIGTERM to the real server process while a job trains and a client wat
 
       const before = (await api(first.base, 'GET', `/jobs/${id}`)).body;
       expect(before.status).toBe('running');
-      expect(before.epochsDone).toBeLessThan(30);
+      expect(before.epochsDone).toBeLessThan(300);
 
       const signalledAt = performance.now();
       first.child.kill('SIGTERM');
@@ -111,7 +111,7 @@ describe('SIGTERM to the real server process while a job trains and a client wat
       // Paused at an epoch's end: exactly the epochs it had when it paused are back, none lost.
       expect(paused).toBeDefined();
       expect(after.epochsDone).toBe(paused!.epochsDone);
-      expect(after.epochsDone).toBeLessThan(30);
+      expect(after.epochsDone).toBeLessThan(300);
       expect(after.metrics.slice(0, before.epochsDone)).toEqual(before.metrics);
       expect(after.startedAt).toBe(before.startedAt);
       // No epoch the watcher was told about is lost by the restart.
@@ -142,7 +142,7 @@ describe('SIGTERM to the real server process while a job trains and a client wat
     const app = await testApp({ DATA_DIR: dataDir.path, SHUTDOWN_TIMEOUT_MS: 4_000 });
     try {
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
-      const id = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 30, seed: 1 } })).json().id as string;
+      const id = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 300, seed: 1 } })).json().id as string;
       const deadline = Date.now() + 30_000;
       while (app.jobs.get(id)!.status !== 'running') {
         expect(app.jobs.get(id)!.status).toBe('queued');

@@ -56,10 +56,20 @@ describe('GET /jobs/:id/events', () => {
   });
 
   it('gives every watcher of a live job the same epochs and end, and refuses one too many with 429', async () => {
+    // The pool has one thread: a long job holds it, so the watched job stays live (queued)
+    // however fast training is, until the long one is cancelled.
+    const blocker = await post({ epochs: 1000 });
     const job = await post({ epochs: 2 });
-    const watchers = [1, 2, 3].map(() => watch(`${base}/jobs/${job.id}/events?token=${token}`));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const opened: Array<Promise<void>> = [];
+    const watchers = [1, 2, 3].map(() => {
+      let onOpen!: () => void;
+      opened.push(new Promise<void>((resolve) => (onOpen = resolve)));
+      return watch(`${base}/jobs/${job.id}/events?token=${token}`, () => onOpen());
+    });
+    await Promise.all(opened);
     expect(await refusedWith(`${base}/jobs/${job.id}/events?token=${token}`)).toBe(429);
+    const cancelled = await app.inject({ method: 'POST', url: `/jobs/${blocker.id}/cancel`, headers: { authorization: `Bearer ${token}` } });
+    expect(cancelled.statusCode).toBe(200);
     const received = await Promise.all(watchers);
     const settled = received.map(({ messages }) => messages.filter((m) => m.type === 'epoch' || m.type === 'end'));
     for (const { code } of received) expect(code).toBe(1000);
@@ -80,7 +90,7 @@ describe('GET /jobs/:id/events', () => {
   });
 
   it('closes with 1003 when a client sends binary frames, and the job trains on', async () => {
-    const job = await post({ epochs: 1 });
+    const job = await post({ epochs: 10 });
     const { code } = await watch(`${base}/jobs/${job.id}/events?token=${token}`, (socket) => socket.send(Buffer.from([1, 2, 3])));
     expect(code).toBe(1003);
     expect((await waitForJob2(job.id)).status).toBe('succeeded');
