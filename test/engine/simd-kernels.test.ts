@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRandom, normal, shuffle } from '../../src/engine/random.js';
 import { BACKWARD_BLOCKS, instantiateKernels, simdSupported, type Kernels } from '../../src/engine/simd/kernels.js';
-import { SimdArena, slotAt, type Slot } from '../../src/engine/simd/memory.js';
+import { SimdArena, slotAt, WORK_BYTES, type Slot } from '../../src/engine/simd/memory.js';
 import {
   CLASS_COUNT,
   evaluateCorrect,
@@ -75,7 +75,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
 
   const forwardAll = (n: number, batchStart = 0) => {
     kernels.forward(train.images.byteOffset, train.labels.byteOffset, slot.order, batchStart, 0, n,
-      slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.scratch);
+      slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.work, slot.rows);
   };
 
   describe('forward: stable for logits of ±1000 and around 50', () => {
@@ -114,7 +114,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       set();
       for (let i = 0; i < TRAIN; i++) order[i] = i;
       forwardAll(TRAIN);
-      kernels.predictLogits(train.images.byteOffset, 0, TRAIN, slot.weights, slot.bias, out.byteOffset);
+      kernels.predictLogits(train.images.byteOffset, 0, TRAIN, slot.weights, slot.bias, out.byteOffset, slot.work);
       let largest = 0;
       for (let r = 0; r < TRAIN; r++) {
         const label = train.labels[r];
@@ -202,8 +202,8 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       forwardAll(n, batchStart);
       const lossOfBatch = Array.from(loss.subarray(0, n)).reduce((a, v) => a + v, 0) / n;
       expect(Math.abs(lossOfBatch - meanLoss(oldWeights, oldBias))).toBeLessThan(1e-5);
-      kernels.backward(train.images.byteOffset, slot.order, batchStart, n, 0, BACKWARD_BLOCKS, slot.delta,
-        slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0);
+      kernels.backward(train.images.byteOffset, slot.order, n, 0, BACKWARD_BLOCKS, slot.delta,
+        slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0, slot.work, slot.rows);
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, 1, 0, 0);
       simdGradW = oldWeights.map((w, i) => w - weights[i]);
       simdGradB = oldBias.map((b, c) => b - bias[c]);
@@ -215,11 +215,11 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       bias.set(savedBias);
       for (const [r0, r1] of [[0, 5], [5, 6], [6, n]]) {
         kernels.forward(train.images.byteOffset, train.labels.byteOffset, slot.order, batchStart, r0, r1,
-          slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.scratch + 128);
+          slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.work + WORK_BYTES, slot.rows);
       }
       for (const [b0, b1] of [[0, 33], [33, 34], [34, BACKWARD_BLOCKS]]) {
-        kernels.backward(train.images.byteOffset, slot.order, batchStart, n, b0, b1, slot.delta,
-          slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0);
+        kernels.backward(train.images.byteOffset, slot.order, n, b0, b1, slot.delta,
+          slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0, slot.work + 2 * WORK_BYTES, slot.rows);
       }
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, 1, 0, 0);
       expect(Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength)
@@ -296,8 +296,8 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       const v0 = Float64Array.from(velocityWeights);
       const vb0 = Float64Array.from(velocityBias);
       forwardAll(n, batchStart);
-      kernels.backward(train.images.byteOffset, slot.order, batchStart, n, 0, BACKWARD_BLOCKS, slot.delta,
-        slot.weights, slot.velocityWeights, lr, momentum, weightDecay, 0, 0);
+      kernels.backward(train.images.byteOffset, slot.order, n, 0, BACKWARD_BLOCKS, slot.delta,
+        slot.weights, slot.velocityWeights, lr, momentum, weightDecay, 0, 0, slot.work, slot.rows);
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, lr, momentum, weightDecay);
       let maxW = 0;
       for (let i = 0; i < WEIGHTS; i++) {
@@ -321,17 +321,17 @@ describe('the SIMD kernels on a synthetic dataset', () => {
     it('evaluate() counts what evaluateCorrect counts, on any range of rows', () => {
       const params = pixelMajor();
       const reference = evaluateCorrect(params, test.images, test.labels, TEST);
-      const scratch = slot.scratch + 3 * 128;
-      expect(kernels.evaluate(test.images.byteOffset, test.labels.byteOffset, 0, TEST, slot.weights, slot.bias, scratch)).toBe(reference);
+      const work = slot.work + 3 * WORK_BYTES;
+      expect(kernels.evaluate(test.images.byteOffset, test.labels.byteOffset, 0, TEST, slot.weights, slot.bias, work)).toBe(reference);
       expect(reference).toBeGreaterThan(0); // random weights: about a tenth are right
       const split = [0, 11, 12, 29, TEST];
       let total = 0;
       for (let i = 0; i + 1 < split.length; i++) {
-        total += kernels.evaluate(test.images.byteOffset, test.labels.byteOffset, split[i], split[i + 1], slot.weights, slot.bias, scratch);
+        total += kernels.evaluate(test.images.byteOffset, test.labels.byteOffset, split[i], split[i + 1], slot.weights, slot.bias, work);
       }
       expect(total).toBe(reference);
       // The count is that of the argmax of its own logits (first on ties).
-      kernels.predictLogits(test.images.byteOffset, 0, TEST, slot.weights, slot.bias, out.byteOffset);
+      kernels.predictLogits(test.images.byteOffset, 0, TEST, slot.weights, slot.bias, out.byteOffset, slot.work);
       const predicted = Array.from({ length: TEST }, (_, r) => {
         const z = Array.from(out.subarray(r * CLASS_COUNT, (r + 1) * CLASS_COUNT));
         return z.indexOf(Math.max(...z));
@@ -341,7 +341,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
 
     it('predictLogits, after a softmax, matches predictProbabilities within 1e-5', () => {
       const params = pixelMajor();
-      kernels.predictLogits(test.images.byteOffset, 0, TEST, slot.weights, slot.bias, out.byteOffset);
+      kernels.predictLogits(test.images.byteOffset, 0, TEST, slot.weights, slot.bias, out.byteOffset, slot.work);
       const reference = predictProbabilities(params, Float32Array.from(test.images), TEST);
       let max = 0;
       for (let r = 0; r < TEST; r++) {
@@ -352,7 +352,7 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       }
       // A range not starting at 0 writes rows r0..r1 at their own place.
       out.fill(NaN);
-      kernels.predictLogits(test.images.byteOffset, 5, 9, slot.weights, slot.bias, out.byteOffset);
+      kernels.predictLogits(test.images.byteOffset, 5, 9, slot.weights, slot.bias, out.byteOffset, slot.work);
       expect(Number.isNaN(out[4 * CLASS_COUNT + 9])).toBe(true);
       expect(Number.isFinite(out[5 * CLASS_COUNT])).toBe(true);
       expect(Number.isNaN(out[9 * CLASS_COUNT])).toBe(true);

@@ -139,6 +139,8 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
       name: 'momentum 0.9, weight decay 5e-4, lr 0.05, batch 777',
       hyperparameters: { ...defaults, epochs: 2, seed: 3, batchSize: 777, lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
     },
+    // The backward pass takes a batch's rows 1024 at a time: 2300 = 1024 + 1024 + 252.
+    { name: 'batch 2300, momentum 0.5', hyperparameters: { ...defaults, epochs: 2, seed: 4, batchSize: 2300, momentum: 0.5 } },
   ];
   it.each(threadCases)('is bit-identical with 1, 2 and 3 threads ($name)', ({ hyperparameters }) => {
     const run = (helpers: number, threads: number, slotIndex: number) => {
@@ -179,13 +181,13 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     const { state, slot } = trainedInSlot();
     const { test } = shared.layout;
     const reference = evaluateCorrect(state.params, dataset.test.images, dataset.test.labels, TEST_COUNT);
-    const whole = kernels.evaluate(test.images, test.labels, 0, TEST_COUNT, slot.weights, slot.bias, slot.scratch);
+    const whole = kernels.evaluate(test.images, test.labels, 0, TEST_COUNT, slot.weights, slot.bias, slot.work);
     measured.push(`evaluate on the test set: SIMD ${whole}, TypeScript ${reference} correct of ${TEST_COUNT}`);
     expect(whole).toBe(reference);
     expect(reference / TEST_COUNT).toBeGreaterThan(0.6);
     // By chunks too (the rows threads would get), also against the reference on each chunk.
     for (let r0 = 0; r0 < TEST_COUNT; r0 += 1000) {
-      const part = kernels.evaluate(test.images, test.labels, r0, r0 + 1000, slot.weights, slot.bias, slot.scratch);
+      const part = kernels.evaluate(test.images, test.labels, r0, r0 + 1000, slot.weights, slot.bias, slot.work);
       const images = dataset.test.images.subarray(r0 * IMAGE_SIZE, (r0 + 1000) * IMAGE_SIZE);
       expect(part).toBe(evaluateCorrect(state.params, images, dataset.test.labels.subarray(r0, r0 + 1000), 1000));
     }
@@ -202,7 +204,7 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     const { state, slot } = trainedInSlot();
     const count = 2000;
     // The out buffer is indexed by row: the slot's delta area holds 60000 × 10 floats.
-    kernels.predictLogits(shared.layout.test.images, 0, count, slot.weights, slot.bias, slot.delta);
+    kernels.predictLogits(shared.layout.test.images, 0, count, slot.weights, slot.bias, slot.delta, slot.work);
     const logits = new Float32Array(shared.memory.buffer, slot.delta, count * CLASS_COUNT);
     const reference = predictProbabilities(state.params, Float32Array.from(dataset.test.images.subarray(0, count * IMAGE_SIZE)), count);
     let max = 0;

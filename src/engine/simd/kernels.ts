@@ -1,15 +1,18 @@
 // The compiled SIMD kernels (see assembly/kernels.ts), instantiated against a shared memory.
 import { kernelsWasmBase64 } from './kernels.wasm.js';
+import { WORK_BYTES } from './memory.js';
 
 // Byte addresses in the shared memory; see assembly/kernels.ts for what each computes.
 export interface Kernels {
   forward(images: number, labels: number, order: number, batchStart: number, r0: number, r1: number,
-    weights: number, bias: number, invN: number, delta: number, loss: number, hit: number, scratch: number): void;
-  backward(images: number, order: number, batchStart: number, n: number, b0: number, b1: number, delta: number,
-    weights: number, velocityWeights: number, lr: number, momentum: number, weightDecay: number, nextStart: number, nextN: number): void;
+    weights: number, bias: number, invN: number, delta: number, loss: number, hit: number, work: number, rows: number): void;
+  backward(images: number, order: number, n: number, b0: number, b1: number, delta: number, weights: number,
+    velocityWeights: number, lr: number, momentum: number, weightDecay: number, nextStart: number, nextN: number,
+    work: number, rows: number): void;
   biasUpdate(delta: number, n: number, bias: number, velocityBias: number, lr: number, momentum: number, weightDecay: number): void;
-  evaluate(images: number, labels: number, r0: number, r1: number, weights: number, bias: number, scratch: number): number;
-  predictLogits(images: number, r0: number, r1: number, weights: number, bias: number, out: number): void;
+  evaluate(images: number, labels: number, r0: number, r1: number, weights: number, bias: number, work: number): number;
+  predictLogits(images: number, r0: number, r1: number, weights: number, bias: number, out: number, work: number): void;
+  workBytes(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -32,7 +35,11 @@ export function simdSupported(): boolean {
 
 export function instantiateKernels(memory: WebAssembly.Memory, module = kernelsModule()): Kernels {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return instance.exports as unknown as Kernels;
+  const kernels = instance.exports as unknown as Kernels;
+  if (kernels.workBytes() !== WORK_BYTES) {
+    throw new Error(`the SIMD kernels use ${kernels.workBytes()} bytes of work area per thread, memory.ts gives ${WORK_BYTES}: rebuild them (npm run build:wasm)`);
+  }
+  return kernels;
 }
 
 // Eight pixel blocks of the backward pass per image row: 784 / 8.

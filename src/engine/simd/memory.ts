@@ -10,6 +10,9 @@ const align = (bytes: number, to = 64) => Math.ceil(bytes / to) * to;
 
 export const MAX_BATCH = 60_000;
 export const MAX_THREADS = 16;
+// Each thread's work area in a slot (logits, two images as f32, a converted pixel block):
+// the kernels' WORK_BYTES, checked when they are instantiated.
+export const WORK_BYTES = 40_960;
 
 // Byte offsets of one job's working slot, relative to the slot's base.
 const slotFields = (() => {
@@ -20,13 +23,14 @@ const slotFields = (() => {
     return offset;
   };
   return {
-    scratch: take(MAX_THREADS * 128), // per thread: ten logits and ten exponentials (f32)
+    work: take(MAX_THREADS * WORK_BYTES), // per thread, at work + index * WORK_BYTES
     weights: take(IMAGE_SIZE * CLASS_COUNT * 4), // class-major: w[c * 784 + k]
     velocityWeights: take(IMAGE_SIZE * CLASS_COUNT * 4),
     bias: take(CLASS_COUNT * 4),
     velocityBias: take(CLASS_COUNT * 4),
     order: take(MAX_BATCH * 4), // the epoch's shuffled image indices (i32)
     delta: take(MAX_BATCH * CLASS_COUNT * 4), // softmax − one-hot, over n (f32)
+    rows: take(MAX_BATCH * 4), // the batch's image addresses, row by row (u32)
     loss: take(MAX_BATCH * 8), // per-row cross-entropy (f64)
     hit: take(MAX_BATCH * 4), // per-row 1 when right (i32)
     bytes: align(at, PAGE),

@@ -4,7 +4,7 @@
 // pixel blocks for the gradient), so results are bit-identical with 1 or N threads. A
 // waiting thread spins briefly, then sleeps in Atomics.wait.
 import { BACKWARD_BLOCKS, type Kernels } from './kernels.js';
-import { MAX_THREADS, slotAt, type SimdLayout, type Slot } from './memory.js';
+import { MAX_THREADS, slotAt, WORK_BYTES, type SimdLayout, type Slot } from './memory.js';
 
 const GEN = 0, CMD = 1, THREADS = 2, DONE = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
 const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT_N = 13;
@@ -59,13 +59,13 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
     case Command.Forward: {
       const [r0, r1] = share(n, index, threads);
       kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], r0, r1, slot.weights, slot.bias,
-        floats[INV_N], slot.delta, slot.loss, slot.hit, slot.scratch + index * 128);
+        floats[INV_N], slot.delta, slot.loss, slot.hit, slot.work + index * WORK_BYTES, slot.rows);
       break;
     }
     case Command.Backward: {
       const [b0, b1] = share(BACKWARD_BLOCKS, index, threads);
-      kernels.backward(train.images, slot.order, control[BATCH_START], n, b0, b1, slot.delta, slot.weights,
-        slot.velocityWeights, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N]);
+      kernels.backward(train.images, slot.order, n, b0, b1, slot.delta, slot.weights, slot.velocityWeights,
+        floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], slot.work + index * WORK_BYTES, slot.rows);
       if (index === 0) {
         kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
       }
@@ -73,7 +73,7 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
     }
     case Command.Evaluate: {
       const [r0, r1] = share(test.count, index, threads);
-      control[RESULTS + index] = kernels.evaluate(test.images, test.labels, r0, r1, slot.weights, slot.bias, slot.scratch + index * 128);
+      control[RESULTS + index] = kernels.evaluate(test.images, test.labels, r0, r1, slot.weights, slot.bias, slot.work + index * WORK_BYTES);
       break;
     }
   }

@@ -8,11 +8,30 @@
 //   backward: pixel blocks [b0, b1)         → gradient of those weights, SGD update
 //   evaluate: test rows [r0, r1)            → number classified correctly
 // Weights are class-major here, wt[c * 784 + k] (the API's layout is pixel-major).
+//
+// Shaped for V8's code generator (15 usable vector registers; it issues a loop's loads
+// before its arithmetic, so every loaded value is live at once): each inner loop keeps at
+// most eight accumulators plus the few values it loads, and multiplies f32 pixels that were
+// converted from bytes once, rather than converting them again for every class.
 
 const PIXELS: i32 = 784;
 const CLASSES: i32 = 10;
+const ROW_BYTES: usize = 784 * 4; // one image, or one class's weights, as f32
 const BLOCK: i32 = 8; // pixels per backward block: 98 blocks
 const SCALE: f32 = 1.0 / 255.0;
+
+// Each thread's work area (WORK_BYTES in ../memory.ts):
+const WORK_LOGITS: usize = 0; //    two images' ten logits, then ten exponentials (f32, 120 B)
+const WORK_PAIR: usize = 128; //    two images as f32 (2 × 3136 B)
+const WORK_SUMS: usize = 6400; //   a pixel block's gradient sums between chunks (320 B)
+const WORK_CHUNK: usize = 8192; //  a pixel block of up to CHUNK rows as f32 (32 KiB)
+const WORK_BYTES: usize = 40960;
+const CHUNK: i32 = 1024;
+
+// For the TypeScript side to check that its layout agrees.
+export function workBytes(): i32 {
+  return <i32>WORK_BYTES;
+}
 
 // Unsigned bytes → four f32 lanes (signed conversion: V8 emulates the unsigned one).
 // @ts-ignore: decorator
@@ -28,91 +47,132 @@ const SCALE: f32 = 1.0 / 255.0;
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
-// Five logits (classes c0..c0+4) of one image: Σ_k x_k·w[c][k], x in 0..255 (scaled by the caller).
-// Written to out[0..5) as f32. Five accumulators stay in registers; ten would spill.
+// One image's 784 bytes → 784 f32 (0..255, exact).
 // @ts-ignore: decorator
-@inline function fiveDots(px: usize, w: usize, out: usize): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0);
-  const stride: usize = <usize>PIXELS << 2;
-  for (let k: i32 = 0; k < PIXELS; k += 16) {
-    const bytes = v128.load(px + <usize>k);
+@inline function convertImage(px: usize, out: usize): void {
+  for (let k: usize = 0; k < <usize>PIXELS; k += 16) {
+    const bytes = v128.load(px + k);
     const lo = i16x8.extend_low_i8x16_u(bytes);
     const hi = i16x8.extend_high_i8x16_u(bytes);
-    const p0 = low4(lo), p1 = high4(lo), p2 = low4(hi), p3 = high4(hi);
-    const wk = w + (<usize>k << 2);
-    a0 = f32x4.add(a0, f32x4.add(f32x4.add(f32x4.mul(p0, v128.load(wk)), f32x4.mul(p1, v128.load(wk, 16))),
-      f32x4.add(f32x4.mul(p2, v128.load(wk, 32)), f32x4.mul(p3, v128.load(wk, 48)))));
-    const w1 = wk + stride;
-    a1 = f32x4.add(a1, f32x4.add(f32x4.add(f32x4.mul(p0, v128.load(w1)), f32x4.mul(p1, v128.load(w1, 16))),
-      f32x4.add(f32x4.mul(p2, v128.load(w1, 32)), f32x4.mul(p3, v128.load(w1, 48)))));
-    const w2 = w1 + stride;
-    a2 = f32x4.add(a2, f32x4.add(f32x4.add(f32x4.mul(p0, v128.load(w2)), f32x4.mul(p1, v128.load(w2, 16))),
-      f32x4.add(f32x4.mul(p2, v128.load(w2, 32)), f32x4.mul(p3, v128.load(w2, 48)))));
-    const w3 = w2 + stride;
-    a3 = f32x4.add(a3, f32x4.add(f32x4.add(f32x4.mul(p0, v128.load(w3)), f32x4.mul(p1, v128.load(w3, 16))),
-      f32x4.add(f32x4.mul(p2, v128.load(w3, 32)), f32x4.mul(p3, v128.load(w3, 48)))));
-    const w4 = w3 + stride;
-    a4 = f32x4.add(a4, f32x4.add(f32x4.add(f32x4.mul(p0, v128.load(w4)), f32x4.mul(p1, v128.load(w4, 16))),
-      f32x4.add(f32x4.mul(p2, v128.load(w4, 32)), f32x4.mul(p3, v128.load(w4, 48)))));
-  }
-  store<f32>(out, hsum(a0));
-  store<f32>(out, hsum(a1), 4);
-  store<f32>(out, hsum(a2), 8);
-  store<f32>(out, hsum(a3), 12);
-  store<f32>(out, hsum(a4), 16);
-}
-
-// logits[c] = b[c] + Σ_k (x_k / 255)·w[c][k] for one image, into scratch[0..10) (f32).
-// @ts-ignore: decorator
-@inline function logits(px: usize, wt: usize, bias: usize, scratch: usize): void {
-  fiveDots(px, wt, scratch);
-  fiveDots(px, wt + (<usize>(5 * PIXELS) << 2), scratch + 20);
-  for (let c: i32 = 0; c < CLASSES; c++) {
-    const at = scratch + (<usize>c << 2);
-    store<f32>(at, load<f32>(at) * SCALE + load<f32>(bias + (<usize>c << 2)));
+    const o = out + (k << 2);
+    v128.store(o, low4(lo));
+    v128.store(o, high4(lo), 16);
+    v128.store(o, low4(hi), 32);
+    v128.store(o, high4(hi), 48);
   }
 }
 
-// Index of the largest of the ten logits (the first one on ties, like the TypeScript kernels).
+// Σ_k x_k·w[c][k] for two images (f32 at x0, x1) and four classes (from w), into o0[0..4)
+// and o1[0..4). Lane j of each accumulator sums pixels k ≡ j (mod 4), in order.
 // @ts-ignore: decorator
-@inline function argmax(scratch: usize): i32 {
+@inline function twoImagesFourClasses(x0: usize, x1: usize, w: usize, o0: usize, o1: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  for (let k: usize = 0; k < ROW_BYTES; k += 16) {
+    const p = v128.load(x0 + k), q = v128.load(x1 + k);
+    const wk = w + k;
+    let v = v128.load(wk);
+    a0 = f32x4.add(a0, f32x4.mul(p, v)); b0 = f32x4.add(b0, f32x4.mul(q, v));
+    v = v128.load(wk, ROW_BYTES);
+    a1 = f32x4.add(a1, f32x4.mul(p, v)); b1 = f32x4.add(b1, f32x4.mul(q, v));
+    v = v128.load(wk, 2 * ROW_BYTES);
+    a2 = f32x4.add(a2, f32x4.mul(p, v)); b2 = f32x4.add(b2, f32x4.mul(q, v));
+    v = v128.load(wk, 3 * ROW_BYTES);
+    a3 = f32x4.add(a3, f32x4.mul(p, v)); b3 = f32x4.add(b3, f32x4.mul(q, v));
+  }
+  store<f32>(o0, hsum(a0)); store<f32>(o0, hsum(a1), 4); store<f32>(o0, hsum(a2), 8); store<f32>(o0, hsum(a3), 12);
+  store<f32>(o1, hsum(b0)); store<f32>(o1, hsum(b1), 4); store<f32>(o1, hsum(b2), 8); store<f32>(o1, hsum(b3), 12);
+}
+
+// The same for two classes.
+// @ts-ignore: decorator
+@inline function twoImagesTwoClasses(x0: usize, x1: usize, w: usize, o0: usize, o1: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  for (let k: usize = 0; k < ROW_BYTES; k += 16) {
+    const p = v128.load(x0 + k), q = v128.load(x1 + k);
+    const wk = w + k;
+    let v = v128.load(wk);
+    a0 = f32x4.add(a0, f32x4.mul(p, v)); b0 = f32x4.add(b0, f32x4.mul(q, v));
+    v = v128.load(wk, ROW_BYTES);
+    a1 = f32x4.add(a1, f32x4.mul(p, v)); b1 = f32x4.add(b1, f32x4.mul(q, v));
+  }
+  store<f32>(o0, hsum(a0)); store<f32>(o0, hsum(a1), 4);
+  store<f32>(o1, hsum(b0)); store<f32>(o1, hsum(b1), 4);
+}
+
+// logits[c] = b[c] + Σ_k (x_k / 255)·w[c][k] for the images at px0 and px1 (they may be the
+// same), into work[0..10) and work[10..20) (f32). Each image's logits are computed the same
+// way whichever image it is paired with.
+// @ts-ignore: decorator
+@inline function logitsOfTwo(px0: usize, px1: usize, wt: usize, bias: usize, work: usize): void {
+  const x0 = work + WORK_PAIR, x1 = x0 + ROW_BYTES;
+  convertImage(px0, x0);
+  convertImage(px1, x1);
+  const z0 = work + WORK_LOGITS, z1 = z0 + 40;
+  twoImagesFourClasses(x0, x1, wt, z0, z1);
+  twoImagesFourClasses(x0, x1, wt + 4 * ROW_BYTES, z0 + 16, z1 + 16);
+  twoImagesTwoClasses(x0, x1, wt + 8 * ROW_BYTES, z0 + 32, z1 + 32);
+  for (let c: usize = 0; c < <usize>(2 * CLASSES); c++) {
+    const at = z0 + (c << 2);
+    store<f32>(at, load<f32>(at) * SCALE + load<f32>(bias + ((c % <usize>CLASSES) << 2)));
+  }
+}
+
+// Index of the largest of the ten logits at z (the first one on ties, like the TypeScript kernels).
+// @ts-ignore: decorator
+@inline function argmax(z: usize): i32 {
   let best: i32 = 0;
-  let top = load<f32>(scratch);
+  let top = load<f32>(z);
   for (let c: i32 = 1; c < CLASSES; c++) {
-    const z = load<f32>(scratch + (<usize>c << 2));
-    if (z > top) { top = z; best = c; }
+    const value = load<f32>(z + (<usize>c << 2));
+    if (value > top) { top = value; best = c; }
   }
   return best;
 }
 
-// Rows [r0, r1) of the batch whose image indices are order[batchStart ..]: the residuals
-// delta[r][c] = (softmax(z)_c − [c = label]) / n, the cross-entropy loss[r] (f64, from the
-// log-softmax: log Σ exp(z − max) − (z_label − max), finite whatever the logits) and
-// hit[r] = 1 when the argmax is the label.
+// Row r of the batch, logits at z: the residuals delta[r][c] = (softmax(z)_c − [c = label]) / n,
+// the cross-entropy loss[r] (f64, from the log-softmax: log Σ exp(z − max) − (z_label − max),
+// finite whatever the logits) and hit[r] = 1 when the argmax is the label.
+// @ts-ignore: decorator
+@inline function residuals(r: i32, z: usize, e: usize, label: i32, invN: f32, delta: usize, loss: usize, hit: usize): void {
+  const best = argmax(z);
+  const max = <f64>load<f32>(z + (<usize>best << 2));
+  const zLabel = <f64>load<f32>(z + (<usize>label << 2));
+  // exp(z − max) once per class, kept at e (f32) for the residuals.
+  let total: f64 = 0;
+  for (let c: i32 = 0; c < CLASSES; c++) {
+    const ex = Math.exp(<f64>load<f32>(z + (<usize>c << 2)) - max);
+    store<f32>(e + (<usize>c << 2), <f32>ex);
+    total += ex;
+  }
+  store<f64>(loss + (<usize>r << 3), Math.log(total) - (zLabel - max));
+  store<i32>(hit + (<usize>r << 2), best == label ? 1 : 0);
+  const d = delta + (<usize>(r * CLASSES) << 2);
+  const scale = <f32>(1 / total) * invN;
+  for (let c: i32 = 0; c < CLASSES; c++) {
+    store<f32>(d + (<usize>c << 2), load<f32>(e + (<usize>c << 2)) * scale - (c == label ? invN : 0));
+  }
+}
+
+// Rows [r0, r1) of the batch whose image indices are order[batchStart ..]: residuals, loss
+// and hit of each (see residuals), and rows[r] = the address of row r's image, which the
+// backward pass reads. `work` is this thread's work area.
 export function forward(
   images: usize, labels: usize, order: usize, batchStart: i32, r0: i32, r1: i32,
-  wt: usize, bias: usize, invN: f32, delta: usize, loss: usize, hit: usize, scratch: usize,
+  wt: usize, bias: usize, invN: f32, delta: usize, loss: usize, hit: usize, work: usize, rows: usize,
 ): void {
-  for (let r = r0; r < r1; r++) {
-    const row = load<i32>(order + (<usize>(batchStart + r) << 2));
-    logits(images + <usize>row * <usize>PIXELS, wt, bias, scratch);
-    const label = <i32>load<u8>(labels + <usize>row);
-    const best = argmax(scratch);
-    const max = <f64>load<f32>(scratch + (<usize>best << 2));
-    const zLabel = <f64>load<f32>(scratch + (<usize>label << 2));
-    // exp(z − max) once per class, kept in scratch[10..20) (f32) for the residuals.
-    let total: f64 = 0;
-    for (let c: i32 = 0; c < CLASSES; c++) {
-      const e = Math.exp(<f64>load<f32>(scratch + (<usize>c << 2)) - max);
-      store<f32>(scratch + (<usize>(CLASSES + c) << 2), <f32>e);
-      total += e;
-    }
-    store<f64>(loss + (<usize>r << 3), Math.log(total) - (zLabel - max));
-    store<i32>(hit + (<usize>r << 2), best == label ? 1 : 0);
-    const d = delta + (<usize>(r * CLASSES) << 2);
-    const scale = <f32>(1 / total) * invN;
-    for (let c: i32 = 0; c < CLASSES; c++) {
-      store<f32>(d + (<usize>c << 2), load<f32>(scratch + (<usize>(CLASSES + c) << 2)) * scale - (c == label ? invN : 0));
+  const z = work + WORK_LOGITS;
+  for (let r = r0; r < r1; r += 2) {
+    const second = r + 1 < r1;
+    const i0 = load<i32>(order + (<usize>(batchStart + r) << 2));
+    const i1 = second ? load<i32>(order + (<usize>(batchStart + r + 1) << 2)) : i0;
+    const px0 = images + <usize>i0 * <usize>PIXELS, px1 = images + <usize>i1 * <usize>PIXELS;
+    logitsOfTwo(px0, px1, wt, bias, work);
+    store<u32>(rows + (<usize>r << 2), <u32>px0);
+    residuals(r, z, z + 80, <i32>load<u8>(labels + <usize>i0), invN, delta, loss, hit);
+    if (second) {
+      store<u32>(rows + (<usize>(r + 1) << 2), <u32>px1);
+      residuals(r + 1, z + 40, z + 80, <i32>load<u8>(labels + <usize>i1), invN, delta, loss, hit);
     }
   }
 }
@@ -130,14 +190,86 @@ export function forward(
   v128.store(w, f32x4.sub(param, f32x4.mul(lr, g)));
 }
 
-// For the pixel blocks [b0, b1) (eight pixels each): grad[c][k] = Σ_r delta[r][c]·x_rk / 255
-// over the n rows of the batch, in row order, then the SGD update of those weights.
-export function backward(
-  images: usize, order: usize, batchStart: i32, n: i32, b0: i32, b1: i32, delta: usize,
-  wt: usize, vt: usize, lr: f32, momentum: f32, weightDecay: f32, nextStart: i32, nextN: i32,
-): void {
+// Gradient sums of four classes (residual columns at dp, dp + 40, ...) by eight pixels (the
+// chunk's block: count rows of 8 f32 at xs), over the chunk's rows in order. They start at
+// zero (first chunk) or from `sums`; after the last chunk the weights w (class-major, the
+// block's first pixel) are updated, otherwise the sums are kept in `sums`.
+// @ts-ignore: decorator
+@inline function fourClassesByEight(xs: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
+  w: usize, v: usize, lr: v128, momentum: f32, weightDecay: f32): void {
+  let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0), e2 = f32x4.splat(0), a3 = f32x4.splat(0), e3 = f32x4.splat(0);
+  if (!first) {
+    a0 = v128.load(sums); e0 = v128.load(sums, 16); a1 = v128.load(sums, 32); e1 = v128.load(sums, 48);
+    a2 = v128.load(sums, 64); e2 = v128.load(sums, 80); a3 = v128.load(sums, 96); e3 = v128.load(sums, 112);
+  }
+  const end = xs + (<usize>count << 5);
+  for (let xp = xs; xp < end; xp += 32) {
+    const lo = v128.load(xp), hi = v128.load(xp, 16);
+    let s = v128.load32_splat(dp);
+    a0 = f32x4.add(a0, f32x4.mul(lo, s)); e0 = f32x4.add(e0, f32x4.mul(hi, s));
+    s = v128.load32_splat(dp, 4);
+    a1 = f32x4.add(a1, f32x4.mul(lo, s)); e1 = f32x4.add(e1, f32x4.mul(hi, s));
+    s = v128.load32_splat(dp, 8);
+    a2 = f32x4.add(a2, f32x4.mul(lo, s)); e2 = f32x4.add(e2, f32x4.mul(hi, s));
+    s = v128.load32_splat(dp, 12);
+    a3 = f32x4.add(a3, f32x4.mul(lo, s)); e3 = f32x4.add(e3, f32x4.mul(hi, s));
+    dp += <usize>CLASSES << 2;
+  }
+  if (!last) {
+    v128.store(sums, a0); v128.store(sums, e0, 16); v128.store(sums, a1, 32); v128.store(sums, e1, 48);
+    v128.store(sums, a2, 64); v128.store(sums, e2, 80); v128.store(sums, a3, 96); v128.store(sums, e3, 112);
+    return;
+  }
   const scale = f32x4.splat(SCALE);
+  update(w, v, f32x4.mul(a0, scale), lr, momentum, weightDecay);
+  update(w + 16, v + 16, f32x4.mul(e0, scale), lr, momentum, weightDecay);
+  update(w + ROW_BYTES, v + ROW_BYTES, f32x4.mul(a1, scale), lr, momentum, weightDecay);
+  update(w + ROW_BYTES + 16, v + ROW_BYTES + 16, f32x4.mul(e1, scale), lr, momentum, weightDecay);
+  update(w + 2 * ROW_BYTES, v + 2 * ROW_BYTES, f32x4.mul(a2, scale), lr, momentum, weightDecay);
+  update(w + 2 * ROW_BYTES + 16, v + 2 * ROW_BYTES + 16, f32x4.mul(e2, scale), lr, momentum, weightDecay);
+  update(w + 3 * ROW_BYTES, v + 3 * ROW_BYTES, f32x4.mul(a3, scale), lr, momentum, weightDecay);
+  update(w + 3 * ROW_BYTES + 16, v + 3 * ROW_BYTES + 16, f32x4.mul(e3, scale), lr, momentum, weightDecay);
+}
+
+// The same for two classes.
+// @ts-ignore: decorator
+@inline function twoClassesByEight(xs: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
+  w: usize, v: usize, lr: v128, momentum: f32, weightDecay: f32): void {
+  let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
+  if (!first) {
+    a0 = v128.load(sums); e0 = v128.load(sums, 16); a1 = v128.load(sums, 32); e1 = v128.load(sums, 48);
+  }
+  const end = xs + (<usize>count << 5);
+  for (let xp = xs; xp < end; xp += 32) {
+    const lo = v128.load(xp), hi = v128.load(xp, 16);
+    let s = v128.load32_splat(dp);
+    a0 = f32x4.add(a0, f32x4.mul(lo, s)); e0 = f32x4.add(e0, f32x4.mul(hi, s));
+    s = v128.load32_splat(dp, 4);
+    a1 = f32x4.add(a1, f32x4.mul(lo, s)); e1 = f32x4.add(e1, f32x4.mul(hi, s));
+    dp += <usize>CLASSES << 2;
+  }
+  if (!last) {
+    v128.store(sums, a0); v128.store(sums, e0, 16); v128.store(sums, a1, 32); v128.store(sums, e1, 48);
+    return;
+  }
+  const scale = f32x4.splat(SCALE);
+  update(w, v, f32x4.mul(a0, scale), lr, momentum, weightDecay);
+  update(w + 16, v + 16, f32x4.mul(e0, scale), lr, momentum, weightDecay);
+  update(w + ROW_BYTES, v + ROW_BYTES, f32x4.mul(a1, scale), lr, momentum, weightDecay);
+  update(w + ROW_BYTES + 16, v + ROW_BYTES + 16, f32x4.mul(e1, scale), lr, momentum, weightDecay);
+}
+
+// For the pixel blocks [b0, b1) (eight pixels each): grad[c][k] = Σ_r delta[r][c]·x_rk / 255
+// over the n rows of the batch (images at rows[r], from the forward pass), in row order, then
+// the SGD update of those weights. Rows are taken CHUNK at a time: a chunk's eight pixels are
+// converted to f32 once, then used for all ten classes.
+export function backward(
+  images: usize, order: usize, n: i32, b0: i32, b1: i32, delta: usize, wt: usize, vt: usize,
+  lr: f32, momentum: f32, weightDecay: f32, nextStart: i32, nextN: i32, work: usize, rows: usize,
+): void {
   const rate = f32x4.splat(lr);
+  const xs = work + WORK_CHUNK, sums = work + WORK_SUMS;
   let touched: u32 = 0;
   for (let block = b0; block < b1; block++) {
     // Touch three of the next batch's shuffled images (their cache lines) per block, so the
@@ -146,39 +278,23 @@ export function backward(
       const next = images + <usize>load<i32>(order + (<usize>(nextStart + j) << 2)) * <usize>PIXELS;
       for (let at: usize = 0; at < <usize>PIXELS; at += 64) touched += load<u8>(next + at);
     }
-    const k = block * BLOCK;
-    for (let c0: i32 = 0; c0 < CLASSES; c0 += 5) {
-      let a0 = f32x4.splat(0), b0v = f32x4.splat(0), a1 = f32x4.splat(0), b1v = f32x4.splat(0);
-      let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0);
-      let a4 = f32x4.splat(0), b4 = f32x4.splat(0);
-      for (let r: i32 = 0; r < n; r++) {
-        const row = load<i32>(order + (<usize>(batchStart + r) << 2));
-        const bytes = i16x8.extend_low_i8x16_u(v128.load64_zero(images + <usize>row * <usize>PIXELS + <usize>k));
-        const lo = low4(bytes), hi = high4(bytes);
-        const d = delta + (<usize>(r * CLASSES + c0) << 2);
-        let s = v128.load32_splat(d);
-        a0 = f32x4.add(a0, f32x4.mul(lo, s)); b0v = f32x4.add(b0v, f32x4.mul(hi, s));
-        s = v128.load32_splat(d, 4);
-        a1 = f32x4.add(a1, f32x4.mul(lo, s)); b1v = f32x4.add(b1v, f32x4.mul(hi, s));
-        s = v128.load32_splat(d, 8);
-        a2 = f32x4.add(a2, f32x4.mul(lo, s)); b2 = f32x4.add(b2, f32x4.mul(hi, s));
-        s = v128.load32_splat(d, 12);
-        a3 = f32x4.add(a3, f32x4.mul(lo, s)); b3 = f32x4.add(b3, f32x4.mul(hi, s));
-        s = v128.load32_splat(d, 16);
-        a4 = f32x4.add(a4, f32x4.mul(lo, s)); b4 = f32x4.add(b4, f32x4.mul(hi, s));
+    const k = <usize>(block * BLOCK);
+    const w = wt + (k << 2), v = vt + (k << 2);
+    for (let c = 0; c < n; c += CHUNK) {
+      const count = min(CHUNK, n - c);
+      let xp = xs;
+      const end = rows + (<usize>(c + count) << 2);
+      for (let rp = rows + (<usize>c << 2); rp < end; rp += 4) {
+        const bytes = i16x8.extend_low_i8x16_u(v128.load64_zero(<usize>load<u32>(rp) + k));
+        v128.store(xp, low4(bytes));
+        v128.store(xp, high4(bytes), 16);
+        xp += 32;
       }
-      const at = (<usize>(c0 * PIXELS + k) << 2);
-      const stride: usize = <usize>PIXELS << 2;
-      update(wt + at, vt + at, f32x4.mul(a0, scale), rate, momentum, weightDecay);
-      update(wt + at + 16, vt + at + 16, f32x4.mul(b0v, scale), rate, momentum, weightDecay);
-      update(wt + at + stride, vt + at + stride, f32x4.mul(a1, scale), rate, momentum, weightDecay);
-      update(wt + at + stride + 16, vt + at + stride + 16, f32x4.mul(b1v, scale), rate, momentum, weightDecay);
-      update(wt + at + 2 * stride, vt + at + 2 * stride, f32x4.mul(a2, scale), rate, momentum, weightDecay);
-      update(wt + at + 2 * stride + 16, vt + at + 2 * stride + 16, f32x4.mul(b2, scale), rate, momentum, weightDecay);
-      update(wt + at + 3 * stride, vt + at + 3 * stride, f32x4.mul(a3, scale), rate, momentum, weightDecay);
-      update(wt + at + 3 * stride + 16, vt + at + 3 * stride + 16, f32x4.mul(b3, scale), rate, momentum, weightDecay);
-      update(wt + at + 4 * stride, vt + at + 4 * stride, f32x4.mul(a4, scale), rate, momentum, weightDecay);
-      update(wt + at + 4 * stride + 16, vt + at + 4 * stride + 16, f32x4.mul(b4, scale), rate, momentum, weightDecay);
+      const first = c == 0, last = c + count >= n;
+      const dp = delta + (<usize>(c * CLASSES) << 2);
+      fourClassesByEight(xs, count, dp, sums, first, last, w, v, rate, momentum, weightDecay);
+      fourClassesByEight(xs, count, dp + 16, sums + 128, first, last, w + 4 * ROW_BYTES, v + 4 * ROW_BYTES, rate, momentum, weightDecay);
+      twoClassesByEight(xs, count, dp + 32, sums + 256, first, last, w + 8 * ROW_BYTES, v + 8 * ROW_BYTES, rate, momentum, weightDecay);
     }
   }
   if (touched == 0xffffffff) store<u32>(delta, touched); // (never: keeps the touching loads)
@@ -202,18 +318,27 @@ export function biasUpdate(delta: usize, n: i32, bias: usize, velocity: usize, l
 }
 
 // Images [r0, r1) (in order) → how many are classified as their label.
-export function evaluate(images: usize, labels: usize, r0: i32, r1: i32, wt: usize, bias: usize, scratch: usize): i32 {
+export function evaluate(images: usize, labels: usize, r0: i32, r1: i32, wt: usize, bias: usize, work: usize): i32 {
+  const z = work + WORK_LOGITS;
   let correct: i32 = 0;
-  for (let r = r0; r < r1; r++) {
-    logits(images + <usize>r * <usize>PIXELS, wt, bias, scratch);
-    if (argmax(scratch) == <i32>load<u8>(labels + <usize>r)) correct++;
+  for (let r = r0; r < r1; r += 2) {
+    const second = r + 1 < r1;
+    const px = images + <usize>r * <usize>PIXELS;
+    logitsOfTwo(px, second ? px + <usize>PIXELS : px, wt, bias, work);
+    if (argmax(z) == <i32>load<u8>(labels + <usize>r)) correct++;
+    if (second && argmax(z + 40) == <i32>load<u8>(labels + <usize>(r + 1))) correct++;
   }
   return correct;
 }
 
 // Images [r0, r1) → their ten logits each, out[r][c] (f32): /predict and evaluation.
-export function predictLogits(images: usize, r0: i32, r1: i32, wt: usize, bias: usize, out: usize): void {
-  for (let r = r0; r < r1; r++) {
-    logits(images + <usize>r * <usize>PIXELS, wt, bias, out + (<usize>(r * CLASSES) << 2));
+export function predictLogits(images: usize, r0: i32, r1: i32, wt: usize, bias: usize, out: usize, work: usize): void {
+  const z = work + WORK_LOGITS;
+  for (let r = r0; r < r1; r += 2) {
+    const second = r + 1 < r1;
+    const px = images + <usize>r * <usize>PIXELS;
+    logitsOfTwo(px, second ? px + <usize>PIXELS : px, wt, bias, work);
+    memory.copy(out + (<usize>(r * CLASSES) << 2), z, 40);
+    if (second) memory.copy(out + (<usize>((r + 1) * CLASSES) << 2), z + 40, 40);
   }
 }
