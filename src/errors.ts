@@ -17,6 +17,7 @@ export const errorTable = {
   QUEUE_FULL: 429,
   TOO_MANY_WATCHERS: 429,
   INTERNAL_ERROR: 500,
+  STARTING: 503,
   SHUTTING_DOWN: 503,
 } as const;
 

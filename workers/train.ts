@@ -1,5 +1,5 @@
 // The pool's entry: runs one training job on the engine and reports over its MessagePort.
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import type { SimdShared } from '../src/engine/simd/memory.js';
 import { createSimdEpochRunner } from '../src/engine/simd/trainer.js';
 import {
@@ -31,6 +31,21 @@ const data = workerData as TrainingWorkerData;
 // (Not a top-level await: piscina first loads the entry with require().)
 const simdTeam = data.simd ? startTeam(data.simd.memory, data.simd.layout, Math.max(0, data.cores - 1)) : undefined;
 simdTeam?.catch(() => undefined); // a failure surfaces in the first job that needs the team
+// Piscina's named task `ready`, sent once per worker at startup: resolves once this worker
+// can start a job at once (its SIMD team is up) and every other worker has said so too.
+// Holding the worker until then makes piscina give each of the tasks to a different worker.
+// The service is not ready (GET /readyz) before they resolve.
+export async function ready({ arrived, workers }: { arrived: Int32Array; workers: number }): Promise<number> {
+  await simdTeam;
+  Atomics.add(arrived, 0, 1);
+  Atomics.notify(arrived, 0);
+  const deadline = Date.now() + 60_000; // a worker that never starts fails the jobs, not this
+  for (let now = Atomics.load(arrived, 0); now < workers && Date.now() < deadline; now = Atomics.load(arrived, 0)) {
+    await Atomics.waitAsync(arrived, 0, now, deadline - Date.now()).value;
+  }
+  return threadId;
+}
+
 const threadsNow = () => Math.max(1, Math.floor(data.cores / Math.max(1, Atomics.load(data.runningJobs, 0))));
 
 async function epochRunner(task: TrainTask): Promise<EpochRunner | undefined> {

@@ -16,6 +16,9 @@ declare module 'fastify' {
     models: ModelRegistry;
     jobs: JobManager;
     pool: Piscina;
+    // True once every training worker is up (GET /readyz); poolWarming resolves then.
+    poolWarm: () => boolean;
+    poolWarming: Promise<void>;
   }
 }
 
@@ -60,6 +63,20 @@ export default fp(async function services(app: FastifyInstance, options: Service
   // A worker that fails outside a task (e.g. while loading) must not take the service down:
   // piscina replaces it, and the jobs it was running fail with their own error.
   pool.on('error', (error: Error) => app.log.error({ err: error }, 'training worker failed outside a job; the pool replaces it'));
+  // Every worker (and its SIMD helper threads) started and ready for a job: until then
+  // GET /readyz answers 503 STARTING, and jobs wait in the queue.
+  let warm = false;
+  const arrived = new Int32Array(new SharedArrayBuffer(4));
+  const startedAt = performance.now();
+  const warming = Promise.all(
+    Array.from({ length: options.poolSize }, () => pool.run({ arrived, workers: options.poolSize }, { name: 'ready' })),
+  ).then(
+    (threads: number[]) => {
+      warm = true;
+      app.log.info({ workers: new Set(threads).size, ms: Math.round(performance.now() - startedAt) }, 'training workers ready');
+    },
+    (error: unknown) => app.log.error({ err: error }, 'a training worker failed to start; jobs will report it'),
+  );
   const jobs = new JobManager({
     runningJobs,
     pool,
@@ -73,6 +90,8 @@ export default fp(async function services(app: FastifyInstance, options: Service
   app.decorate('dataset', dataset);
   app.decorate('models', models);
   app.decorate('pool', pool);
+  app.decorate('poolWarm', () => warm);
+  app.decorate('poolWarming', warming);
   app.decorate('jobs', jobs);
   app.addHook('onReady', () => jobs.restore());
   app.addHook('preClose', async () => {

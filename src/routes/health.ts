@@ -18,12 +18,15 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/readyz', {
     schema: {
-      summary: 'Readiness: dataset loaded, worker pool up, accepting jobs.',
+      summary: 'Readiness: dataset loaded, every training worker up, accepting jobs (503 STARTING before, SHUTTING_DOWN after).',
       tags: ['operations'],
       response: { 200: readinessSchema, 503: errorBodySchema },
     },
   }, async (_request, reply) => {
     if (!app.jobs.isAccepting()) return reply.code(503).send(errorBody('SHUTTING_DOWN', 'the service is shutting down'));
+    if (!app.poolWarm()) {
+      return reply.code(503).send(errorBody('STARTING', 'the training workers are starting; jobs submitted now wait for them'));
+    }
     return {
       status: 'ready' as const,
       dataset: { name: app.dataset.name, train: app.dataset.train.count, test: app.dataset.test.count },

@@ -18,7 +18,19 @@ describe('operations routes', () => {
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
-  it('GET /readyz reports the dataset and the pool', async () => {
+  it('GET /readyz answers 503 STARTING until every training worker is up, then reports the dataset and the pool', async () => {
+    const fresh = await testApp();
+    try {
+      // Right after start the worker (its SIMD helper threads too) is still loading.
+      const early = await fresh.inject({ method: 'GET', url: '/readyz' });
+      if (!fresh.poolWarm()) expect(expectError(early, 503, 'STARTING').message).toContain('starting');
+      await fresh.poolWarming;
+      expect(fresh.poolWarm()).toBe(true);
+      expect((await fresh.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      await fresh.close();
+    }
+    await app.poolWarming;
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
@@ -115,6 +127,7 @@ describe('with API_TOKEN set', () => {
     expect((await app.inject({ method: 'GET', url: '/jobs', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/jobs', headers: { authorization: `bearer ${token}` } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    await app.poolWarming;
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
 });
