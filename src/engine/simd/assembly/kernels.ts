@@ -84,7 +84,8 @@ export function workBytes(): i32 {
   store<f32>(o1, hsum(b0)); store<f32>(o1, hsum(b1), 4); store<f32>(o1, hsum(b2), 8); store<f32>(o1, hsum(b3), 12);
 }
 
-// The same for two classes.
+// The same for two classes (classes 8 and 9). A loop of its own rather than a class-count
+// parameter: each loop's accumulators must be fixed for V8 to keep them in registers.
 // @ts-ignore: decorator
 @inline function twoImagesTwoClasses(x0: usize, x1: usize, w: usize, o0: usize, o1: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
@@ -232,7 +233,7 @@ export function forward(
   update(w + 3 * ROW_BYTES + 16, v + 3 * ROW_BYTES + 16, f32x4.mul(e3, scale), lr, momentum, weightDecay);
 }
 
-// The same for two classes.
+// The same for two classes (classes 8 and 9; a loop of its own, as twoImagesTwoClasses).
 // @ts-ignore: decorator
 @inline function twoClassesByEight(xs: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
   w: usize, v: usize, lr: v128, momentum: f32, weightDecay: f32): void {
