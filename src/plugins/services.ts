@@ -66,6 +66,7 @@ export default fp(async function services(app: FastifyInstance, options: Service
   // Every worker (and its SIMD helper threads) started and ready for a job: until then
   // GET /readyz answers 503 STARTING, and jobs wait in the queue.
   let warm = false;
+  let closing = false; // closing before the workers were up is not their failure
   const arrived = new Int32Array(new SharedArrayBuffer(4));
   const startedAt = performance.now();
   const warming = Promise.all(
@@ -75,7 +76,9 @@ export default fp(async function services(app: FastifyInstance, options: Service
       warm = true;
       app.log.info({ workers: new Set(threads).size, ms: Math.round(performance.now() - startedAt) }, 'training workers ready');
     },
-    (error: unknown) => app.log.error({ err: error }, 'a training worker failed to start; jobs will report it'),
+    (error: unknown) => {
+      if (!closing) app.log.error({ err: error }, 'a training worker failed to start; jobs will report it');
+    },
   );
   const jobs = new JobManager({
     runningJobs,
@@ -99,6 +102,7 @@ export default fp(async function services(app: FastifyInstance, options: Service
     await jobs.shutdown(options.shutdownTimeoutMs / 2);
   });
   app.addHook('onClose', async () => {
+    closing = true;
     await pool.destroy();
   });
 });

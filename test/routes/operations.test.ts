@@ -18,6 +18,22 @@ describe('operations routes', () => {
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
+  it('closes cleanly before the workers are up, without logging a worker failure', async () => {
+    const lines: string[] = [];
+    const dataDir = await temporaryDirectory();
+    const early = await buildApp({
+      DATA_DIR: dataDir.path,
+      POOL_SIZE: 1,
+      dataset: await sharedDataset(),
+      logger: { level: 'info', stream: { write: (line: string) => lines.push(line) } },
+    });
+    await early.ready(); // the worker takes a good half second more to load
+    await early.close();
+    await early.poolWarming;
+    await dataDir.remove();
+    expect(lines.map((line) => JSON.parse(line).level).filter((level) => level >= 50)).toEqual([]);
+  });
+
   it('GET /readyz answers 503 STARTING until every training worker is up, then reports the dataset and the pool', async () => {
     const fresh = await testApp();
     try {
