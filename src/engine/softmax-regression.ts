@@ -135,15 +135,21 @@ export function evaluateCorrect(params: Parameters, images: Uint8Array, labels: 
 export function predictProbabilities(params: Parameters, pixels: Float32Array, count: number): Float64Array {
   const out = new Float64Array(count * CLASS_COUNT);
   const logits = new Float64Array(CLASS_COUNT);
+  const { weights, bias } = params;
   for (let row = 0; row < count; row++) {
     const base = row * IMAGE_SIZE;
-    for (let c = 0; c < CLASS_COUNT; c++) logits[c] = params.bias[c];
+    // Ten accumulators in locals (registers) rather than in `logits`: this is /predict's hot loop.
+    let z0 = bias[0], z1 = bias[1], z2 = bias[2], z3 = bias[3], z4 = bias[4];
+    let z5 = bias[5], z6 = bias[6], z7 = bias[7], z8 = bias[8], z9 = bias[9];
     for (let k = 0; k < IMAGE_SIZE; k++) {
       const x = pixels[base + k] * PIXEL_SCALE;
       if (x === 0) continue;
       const w = k * CLASS_COUNT;
-      for (let c = 0; c < CLASS_COUNT; c++) logits[c] += x * params.weights[w + c];
+      z0 += x * weights[w]; z1 += x * weights[w + 1]; z2 += x * weights[w + 2]; z3 += x * weights[w + 3]; z4 += x * weights[w + 4];
+      z5 += x * weights[w + 5]; z6 += x * weights[w + 6]; z7 += x * weights[w + 7]; z8 += x * weights[w + 8]; z9 += x * weights[w + 9];
     }
+    logits[0] = z0; logits[1] = z1; logits[2] = z2; logits[3] = z3; logits[4] = z4;
+    logits[5] = z5; logits[6] = z6; logits[7] = z7; logits[8] = z8; logits[9] = z9;
     const max = logits[argmaxOf(logits, 0)];
     let total = 0;
     for (let c = 0; c < CLASS_COUNT; c++) total += Math.exp(logits[c] - max);
