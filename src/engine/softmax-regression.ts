@@ -131,29 +131,37 @@ export function evaluateCorrect(params: Parameters, images: Uint8Array, labels: 
   return correct;
 }
 
-// [n,784] pixels in 0..255 → [n,10] softmax probabilities (float64), max-subtracted so nothing overflows.
-export function predictProbabilities(params: Parameters, pixels: Float32Array, count: number): Float64Array {
-  const out = new Float64Array(count * CLASS_COUNT);
-  const logits = new Float64Array(CLASS_COUNT);
+// One image's 784 grey levels in 0..255, from pixels[offset..] → its ten softmax
+// probabilities, max-subtracted so nothing overflows. Any array-like: /predict reads a
+// request's number[] where it lies, and allocates no typed array (at one image a request,
+// allocating them cost more than the arithmetic). Grey levels are rounded to float32 as
+// in a Float32Array, so every kind of input gives the same answer.
+export function imageProbabilities(params: Parameters, pixels: ArrayLike<number>, offset = 0): number[] {
   const { weights, bias } = params;
-  for (let row = 0; row < count; row++) {
-    const base = row * IMAGE_SIZE;
-    // Ten accumulators in locals (registers) rather than in `logits`: this is /predict's hot loop.
-    let z0 = bias[0], z1 = bias[1], z2 = bias[2], z3 = bias[3], z4 = bias[4];
-    let z5 = bias[5], z6 = bias[6], z7 = bias[7], z8 = bias[8], z9 = bias[9];
-    for (let k = 0; k < IMAGE_SIZE; k++) {
-      const x = pixels[base + k] * PIXEL_SCALE;
-      if (x === 0) continue;
-      const w = k * CLASS_COUNT;
-      z0 += x * weights[w]; z1 += x * weights[w + 1]; z2 += x * weights[w + 2]; z3 += x * weights[w + 3]; z4 += x * weights[w + 4];
-      z5 += x * weights[w + 5]; z6 += x * weights[w + 6]; z7 += x * weights[w + 7]; z8 += x * weights[w + 8]; z9 += x * weights[w + 9];
-    }
-    logits[0] = z0; logits[1] = z1; logits[2] = z2; logits[3] = z3; logits[4] = z4;
-    logits[5] = z5; logits[6] = z6; logits[7] = z7; logits[8] = z8; logits[9] = z9;
-    const max = logits[argmaxOf(logits, 0)];
-    let total = 0;
-    for (let c = 0; c < CLASS_COUNT; c++) total += Math.exp(logits[c] - max);
-    for (let c = 0; c < CLASS_COUNT; c++) out[row * CLASS_COUNT + c] = Math.exp(logits[c] - max) / total;
+  // Ten accumulators in locals (registers): this is /predict's hot loop.
+  let z0 = bias[0], z1 = bias[1], z2 = bias[2], z3 = bias[3], z4 = bias[4];
+  let z5 = bias[5], z6 = bias[6], z7 = bias[7], z8 = bias[8], z9 = bias[9];
+  for (let k = 0; k < IMAGE_SIZE; k++) {
+    const x = Math.fround(pixels[offset + k]) * PIXEL_SCALE;
+    if (x === 0) continue;
+    const w = k * CLASS_COUNT;
+    z0 += x * weights[w]; z1 += x * weights[w + 1]; z2 += x * weights[w + 2]; z3 += x * weights[w + 3]; z4 += x * weights[w + 4];
+    z5 += x * weights[w + 5]; z6 += x * weights[w + 6]; z7 += x * weights[w + 7]; z8 += x * weights[w + 8]; z9 += x * weights[w + 9];
   }
+  const max = Math.max(z0, z1, z2, z3, z4, z5, z6, z7, z8, z9);
+  const exps = [
+    Math.exp(z0 - max), Math.exp(z1 - max), Math.exp(z2 - max), Math.exp(z3 - max), Math.exp(z4 - max),
+    Math.exp(z5 - max), Math.exp(z6 - max), Math.exp(z7 - max), Math.exp(z8 - max), Math.exp(z9 - max),
+  ];
+  let total = 0;
+  for (let c = 0; c < CLASS_COUNT; c++) total += exps[c];
+  for (let c = 0; c < CLASS_COUNT; c++) exps[c] /= total;
+  return exps;
+}
+
+// [n,784] pixels in 0..255 → [n,10] softmax probabilities (float64), image by image.
+export function predictProbabilities(params: Parameters, pixels: ArrayLike<number>, count: number): Float64Array {
+  const out = new Float64Array(count * CLASS_COUNT);
+  for (let row = 0; row < count; row++) out.set(imageProbabilities(params, pixels, row * IMAGE_SIZE), row * CLASS_COUNT);
   return out;
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { CLASS_COUNT, predictProbabilities } from '../engine/softmax-regression.js';
+import { CLASS_COUNT, imageProbabilities } from '../engine/softmax-regression.js';
 import { ApiError, errorBodySchema, zodValidationFailed } from '../errors.js';
 import { decodeImages, decodePngBody, type ImageInput } from '../images/decode-image.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
@@ -63,24 +63,21 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
     const params = app.models.parameters(modelId);
     if (!params) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${modelId}; GET /models lists them`);
 
-    const pixels = rawPng ? decodePngBody(request.body as unknown as Buffer) : decodeImages(request.body.images as ImageInput[]);
-    const count = pixels.length / 784;
-    const probabilities = predictProbabilities(params, pixels, count);
-    const predictions: PredictResponse['predictions'] = [];
-    for (let i = 0; i < count; i++) {
-      const row = Array.from(probabilities.subarray(i * CLASS_COUNT, (i + 1) * CLASS_COUNT));
+    const images = rawPng ? [decodePngBody(request.body as unknown as Buffer)] : decodeImages(request.body.images as ImageInput[]);
+    const predictions = images.map((pixels): PredictResponse['predictions'][number] => {
+      const probabilities = imageProbabilities(params, pixels);
       let label = 0;
-      for (let c = 1; c < CLASS_COUNT; c++) if (row[c] > row[label]) label = c;
-      const prediction: PredictResponse['predictions'][number] = { label, className: CLASS_NAMES[label], probabilities: row };
+      for (let c = 1; c < CLASS_COUNT; c++) if (probabilities[c] > probabilities[label]) label = c;
+      const prediction: PredictResponse['predictions'][number] = { label, className: CLASS_NAMES[label], probabilities };
       if (body.topK !== undefined) {
-        prediction.top = row
+        prediction.top = probabilities
           .map((probability, c) => ({ label: c, className: CLASS_NAMES[c], probability }))
           .sort((a, b) => b.probability - a.probability || a.label - b.label)
           .slice(0, body.topK);
       }
-      predictions.push(prediction);
-    }
-    app.metrics.predictions.inc(count);
+      return prediction;
+    });
+    app.metrics.predictions.inc(images.length);
     return { model: modelId, predictions };
   });
 };

@@ -10,6 +10,7 @@ import {
   CLASS_COUNT,
   createScratch,
   IMAGE_SIZE,
+  imageProbabilities,
   predictProbabilities,
   trainBatch,
   type Parameters,
@@ -90,5 +91,29 @@ describe('fused softmax-regression kernels against the reference ops', () => {
     for (let r = 0; r < rows; r++) {
       expect(probabilities.subarray(r * CLASS_COUNT, (r + 1) * CLASS_COUNT).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 10);
     }
+  });
+
+  it('imageProbabilities gives the same numbers from a number[], a Float32Array or an offset into one', () => {
+    const params = fresh();
+    const pixels = Float32Array.from(images);
+    const batch = predictProbabilities(params, pixels, rows);
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(images.subarray(r * IMAGE_SIZE, (r + 1) * IMAGE_SIZE));
+      const expected = Array.from(batch.subarray(r * CLASS_COUNT, (r + 1) * CLASS_COUNT));
+      expect(imageProbabilities(params, row)).toEqual(expected);
+      expect(imageProbabilities(params, pixels, r * IMAGE_SIZE)).toEqual(expected);
+    }
+    // Grey levels that are not integers are rounded to float32, as a Float32Array stores them.
+    const fractional = Array.from({ length: IMAGE_SIZE }, (_, k) => (k % 7) * 36.3 + 0.1);
+    expect(imageProbabilities(params, fractional)).toEqual(imageProbabilities(params, Float32Array.from(fractional)));
+  });
+
+  it('imageProbabilities does not overflow on huge logits', () => {
+    const params = fresh();
+    params.bias.set([1e30, 0, 0, 0, 0, 0, 0, 0, 0, -1e30]);
+    const probabilities = imageProbabilities(params, new Float32Array(IMAGE_SIZE).fill(255));
+    expect(probabilities).toHaveLength(CLASS_COUNT);
+    expect(probabilities[0]).toBe(1);
+    expect(probabilities.slice(1).every((p) => p === 0)).toBe(true);
   });
 });
