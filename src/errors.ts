@@ -24,7 +24,7 @@ export const errorTable = {
 export type ErrorCode = keyof typeof errorTable;
 
 // Codes a failed job records (not HTTP answers): why training stopped.
-export const jobErrorCodes = ['TRAINING_FAILED', 'WORKER_CRASHED', 'INTERRUPTED'] as const;
+export const jobErrorCodes = ['TRAINING_FAILED', 'DIVERGED', 'WORKER_CRASHED'] as const;
 
 export const errorCodeSchema = z.enum(Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]]);
 

@@ -46,6 +46,8 @@ export type WorkerMessage = z.infer<typeof workerMessageSchema>;
 // What the worker's task function returns.
 export const trainResultSchema = z.object({
   stopped: z.boolean(),
+  // Set when training diverged (see TrainingDiverged): the job fails, no model is kept.
+  diverged: z.object({ epoch: z.number().int().min(1), message: z.string() }).optional(),
   weights: float32Array,
   bias: float32Array,
   metrics: z.array(epochMetricsSchema),

@@ -6,6 +6,7 @@ import {
   allocateParameters,
   initTrainingState,
   train,
+  TrainingDiverged,
   type EpochRunner,
   type LabelledImages,
   type TrainingState,
@@ -102,6 +103,11 @@ export default async function trainJob(task: TrainTask): Promise<TrainResult> {
       bias: new Float32Array(state.params.bias),
       metrics: state.metrics,
     };
+  } catch (error) {
+    // An answer, not a crash: a thrown error would reach the main thread as a bare message.
+    if (!(error instanceof TrainingDiverged)) throw error;
+    const metrics = state.metrics.slice(0, error.epoch - 1);
+    return { stopped: false, diverged: { epoch: error.epoch, message: error.message }, weights: new Float32Array(0), bias: new Float32Array(0), metrics };
   } finally {
     task.port.close();
   }

@@ -139,6 +139,16 @@ export interface TrainResult {
   stopped: boolean;
 }
 
+// Thrown by train when an epoch's training loss is not a finite number: the weights have
+// overflowed float32 (e.g. lr × weightDecay ≥ 2 multiplies them by lr·wd − 1 every step),
+// and every epoch after it would be NaN too. The epoch is not reported.
+export class TrainingDiverged extends Error {
+  constructor(readonly epoch: number, readonly trainLoss: number) {
+    super(`training diverged in epoch ${epoch}: the training loss is ${trainLoss} (the weights overflowed); lower lr or weightDecay`);
+    this.name = 'TrainingDiverged';
+  }
+}
+
 // The chapter's train_ch3: runs the remaining epochs of state (all of them for a fresh one).
 export function train(
   state: TrainingState,
@@ -146,9 +156,16 @@ export function train(
   callbacks: TrainCallbacks = {},
   runner: EpochRunner = (current, options) => runEpoch(current, data.train, data.test, options),
 ): TrainResult {
+  const checked: TrainCallbacks = {
+    ...callbacks,
+    onEpoch: (metrics, current) => {
+      if (!Number.isFinite(metrics.trainLoss)) throw new TrainingDiverged(metrics.epoch, metrics.trainLoss);
+      callbacks.onEpoch?.(metrics, current);
+    },
+  };
   while (state.metrics.length < state.hyperparameters.epochs) {
     if (callbacks.shouldPause?.()) return { state, stopped: true };
-    if (!runner(state, callbacks)) return { state, stopped: true };
+    if (!runner(state, checked)) return { state, stopped: true };
   }
   return { state, stopped: false };
 }

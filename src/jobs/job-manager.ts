@@ -318,6 +318,12 @@ export class JobManager {
           this.finish(job, 'cancelled');
           return;
         }
+        if (result.diverged) {
+          log.warn(result.diverged, 'job diverged');
+          job.error = { code: 'DIVERGED', message: result.diverged.message };
+          this.finish(job, 'failed');
+          return;
+        }
         const last = result.metrics.at(-1)!;
         const modelId = newId('model');
         await this.options.models.add(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jobErrorCodes } from '../errors.js';
 import { epochMetricsSchema } from '../protocol.js';
 import { hyperparametersSchema } from './hyperparameters.js';
 
@@ -33,7 +34,16 @@ export const jobSchema = z
     epochsTotal: z.number().int().min(1),
     metrics: z.array(epochMetricsSchema),
     modelId: z.string().nullable(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    error: z
+      .object({
+        code: z.enum(jobErrorCodes),
+        message: z.string(),
+      })
+      .nullable()
+      .describe(
+        'Why a failed job stopped: DIVERGED (the training loss stopped being a finite number: lower lr or ' +
+          'weightDecay), WORKER_CRASHED (its worker thread died) or TRAINING_FAILED (any other error in training).',
+      ),
   })
   .meta({ id: 'Job' });
 

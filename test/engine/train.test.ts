@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist, type Dataset } from '../../src/data/fashion-mnist.js';
-import { batchesPerEpoch, initTrainingState, runEpoch, train, type Hyperparameters, type TrainingState } from '../../src/engine/train.js';
+import {
+  batchesPerEpoch,
+  initTrainingState,
+  runEpoch,
+  train,
+  TrainingDiverged,
+  type Hyperparameters,
+  type TrainingState,
+} from '../../src/engine/train.js';
 
 const defaults: Hyperparameters = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, seed: 1, momentum: 0, weightDecay: 0 };
 const withoutSeconds = (state: TrainingState) => state.metrics.map(({ seconds: _, ...rest }) => rest);
@@ -67,5 +75,19 @@ describe('training on the real Fashion-MNIST', () => {
     expect(stopped).toBe(true);
     expect(batches).toBe(10);
     expect(state.metrics).toEqual([]);
+  });
+
+  it('throws TrainingDiverged once an epoch ends with a loss that is not finite, and reports no such epoch', () => {
+    // lr × weightDecay = 10: every step multiplies the weights by about −9, so float32 overflows in epoch 1.
+    const reported: number[] = [];
+    let thrown: unknown;
+    try {
+      train(initTrainingState({ ...defaults, epochs: 3, lr: 10, weightDecay: 1 }), dataset, { onEpoch: (m) => reported.push(m.trainLoss) });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TrainingDiverged);
+    expect(thrown).toMatchObject({ epoch: 1, trainLoss: NaN, message: expect.stringMatching(/diverged in epoch 1.*lower lr or weightDecay/) });
+    expect(reported).toEqual([]);
   });
 });

@@ -33,6 +33,20 @@ describe('POST /jobs', () => {
     ]);
   });
 
+  it('fails a job whose training diverges with DIVERGED and keeps no model; the next job trains normally', async () => {
+    const diverging = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 3, lr: 10, weightDecay: 1, seed: 3 } })).json();
+    const failed = await waitForJob(app, diverging.id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      epochsDone: 0,
+      metrics: [],
+      modelId: null,
+      error: { code: 'DIVERGED', message: expect.stringMatching(/^training diverged in epoch 1: the training loss is NaN.*lower lr or weightDecay$/) },
+    });
+    const next = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1, seed: 3 } })).json();
+    expect(await waitForJob(app, next.id)).toMatchObject({ status: 'succeeded', error: null, modelId: expect.stringMatching(/^model_/) });
+  });
+
   it('chooses a seed when none is given, and an empty body means all defaults', async () => {
     const response = await app.inject({ method: 'POST', url: '/jobs' });
     expect(response.statusCode).toBe(202);
