@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { defaultHyperparameters, initTrainingState, train, TrainingDiverged } from '../engine/train.js';
+import { defaultHyperparameters, initTrainingState, train, TrainingDiverged, type EpochMetrics, type TrainingState } from '../engine/train.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { hyperparametersSchema } from '../schemas/hyperparameters.js';
 
@@ -56,26 +56,23 @@ if (!values.json) {
   console.log(`training softmax regression on ${dataset.directory} with ${JSON.stringify(hyperparameters)}`);
   console.log('epoch  train loss  train acc  test acc  seconds');
 }
-const trained = (() => {
-  try {
-    return train(initTrainingState(hyperparameters), dataset, {
-      onEpoch: (m) => {
-        if (values.json) console.log(JSON.stringify(m));
-        else {
-          console.log(
-            `${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${m.trainAcc.toFixed(4).padStart(9)}` +
-              `  ${m.testAcc.toFixed(4).padStart(8)}  ${m.seconds.toFixed(3).padStart(7)}`,
-          );
-        }
-      },
-    });
-  } catch (error) {
-    if (!(error instanceof TrainingDiverged)) throw error;
-    console.error(error.message);
-    process.exit(1);
+const printEpoch = (m: EpochMetrics) => {
+  if (values.json) console.log(JSON.stringify(m));
+  else {
+    console.log(
+      `${String(m.epoch).padStart(5)}  ${m.trainLoss.toFixed(4).padStart(10)}  ${m.trainAcc.toFixed(4).padStart(9)}` +
+        `  ${m.testAcc.toFixed(4).padStart(8)}  ${m.seconds.toFixed(3).padStart(7)}`,
+    );
   }
-})();
-const { state } = trained;
+};
+let state: TrainingState;
+try {
+  ({ state } = train(initTrainingState(hyperparameters), dataset, { onEpoch: printEpoch }));
+} catch (error) {
+  if (!(error instanceof TrainingDiverged)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
 if (values.out) {
   const model = {
     hyperparameters,

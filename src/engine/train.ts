@@ -140,8 +140,9 @@ export interface TrainResult {
 }
 
 // Thrown by train when an epoch's training loss is not a finite number: the weights have
-// overflowed float32 (e.g. lr × weightDecay ≥ 2 multiplies them by lr·wd − 1 every step),
-// and every epoch after it would be NaN too. The epoch is not reported.
+// overflowed float32 (e.g. with lr × weightDecay above 2, each step multiplies them by
+// 1 − lr × weightDecay, more than 1 in size), and every later epoch would be NaN too.
+// The epoch is not reported.
 export class TrainingDiverged extends Error {
   constructor(readonly epoch: number, readonly trainLoss: number) {
     super(`training diverged in epoch ${epoch}: the training loss is ${trainLoss} (the weights overflowed); lower lr or weightDecay`);
