@@ -18,7 +18,7 @@ export async function startApp(dataset: Dataset, dataDir: string): Promise<{ app
   // Logging as in production at LOG_LEVEL=warn: request lines are filtered, not skipped by a special case.
   const app = await buildApp({ DATA_DIR: dataDir, LOG_LEVEL: 'warn', dataset });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  await app.poolWarming; // as a deployment would: traffic once GET /readyz says ready
+  await app.runtime.ready; // as a deployment would: traffic once GET /readyz says ready
   return { app, base };
 }
 

@@ -4,11 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT } from '../src/data/fashion-mnist.js';
-import { SimdArena } from '../src/engine/simd/memory.js';
-import { createSimdEpochRunner } from '../src/engine/simd/trainer.js';
-import { initTrainingState, train, type EpochMetrics } from '../src/engine/train.js';
-import { startTeam } from '../workers/simd-team.js';
+import pino from 'pino';
+import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { typescriptBackend } from '../src/engine/backend.js';
+import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
+import { createLocalRuntime } from '../src/runtime/local-runtime.js';
 import { predictThroughput, startApp, timeJob } from './http.js';
 import { median, summarize } from './stats.js';
 import { trainTfjs, useBackend } from './tfjs-trainer.js';
@@ -26,11 +26,7 @@ const hyperparameters = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, se
 const repeats = args.quick ? 1 : 3;
 
 const cores = os.availableParallelism();
-// The dataset lives in the SIMD kernels' shared memory, as in the service; the TypeScript
-// engine and TensorFlow.js read the same bytes.
-const arena = new SimdArena(1, TRAIN_COUNT, TEST_COUNT);
-const dataset = await loadFashionMnist({ allocate: arena.allocate });
-const simd = arena.shared(dataset.train, dataset.test);
+const dataset = await loadFashionMnist();
 const rows: Array<Record<string, unknown>> = [];
 
 function record(name: string, threads: number, runs: EpochMetrics[][]) {
@@ -60,13 +56,23 @@ console.log(`${'engine'.padEnd(28)} threads  s/epoch median (min, max)      GFLO
 const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[], times = repeats) =>
   record(name, threads, Array.from({ length: times }, trainOnce));
 
-const team = await startTeam(simd.memory, simd.layout, cores - 1);
-for (const threads of [cores, 1]) {
-  const runner = createSimdEpochRunner({ ...simd, team: team.team, slotIndex: 0, threads: () => threads });
-  runEngine('softmax-serve SIMD', threads, () => train(initTrainingState(hyperparameters), dataset, {}, runner).state.metrics);
+// The SIMD engine as the service runs it: the training runtime (a pool worker and its SIMD
+// team), one runtime per thread count, each trained through start() like a job.
+async function trainOnRuntime(threads: number, times: number): Promise<EpochMetrics[][]> {
+  const runtime = await createLocalRuntime({ poolSize: 1, kernels: 'simd', cores: threads, dataset, log: pino({ level: 'warn' }) });
+  await runtime.ready;
+  const runs: EpochMetrics[][] = [];
+  for (let i = 0; i < times; i++) {
+    const outcome = await runtime.start({ jobId: `bench-${i}`, hyperparameters: hyperparameters as Hyperparameters }, () => {}).outcome;
+    if (outcome.kind !== 'completed') throw new Error(`the benchmark run ended ${outcome.kind}`);
+    runs.push(outcome.metrics);
+  }
+  await runtime.close();
+  return runs;
 }
-await team.close();
-runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), dataset).state.metrics);
+for (const threads of [cores, 1]) record('softmax-serve SIMD', threads, await trainOnRuntime(threads, repeats));
+const reference = typescriptBackend(dataset);
+runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), reference).state.metrics);
 
 if (!args['skip-tfjs']) {
   for (const backend of ['wasm', 'cpu'] as const) {

@@ -35,6 +35,8 @@ export interface AppOptions extends Partial<Config> {
 
 export const apiVersion = '0.1.0';
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
 // Builds the configured, unstarted app; src/server.ts listens.
@@ -78,6 +80,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     if (isUpgrade(request)) request.raw.socket?.end();
     done();
   });
+  // One rule for an empty body on every route that takes one: no body, or an empty JSON
+  // body, is {} (so `curl -X POST /jobs` means every default, and /predict names what is missing).
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
+    done();
+  });
 
   await app.register(errorHandler, { bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(auth, { token: config.API_TOKEN });
@@ -110,6 +118,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     poolSize: config.POOL_SIZE,
     maxQueuedJobs: config.MAX_QUEUED_JOBS,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    jobRetention: { maxCount: config.MAX_FINISHED_JOBS, maxAgeMs: config.RETENTION_DAYS * DAY_MS },
+    modelRetention: { maxCount: config.MAX_MODELS, maxAgeMs: config.RETENTION_DAYS * DAY_MS },
     trainingWorker: options.trainingWorker,
   });
   await app.register(healthRoutes);

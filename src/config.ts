@@ -19,6 +19,9 @@ export const configSchema = z.object({
   REQUEST_TIMEOUT_MS: integer(30_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000),
   API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
+  MAX_MODELS: integer(100),
+  MAX_FINISHED_JOBS: integer(500),
+  RETENTION_DAYS: z.coerce.number().min(0).default(30),
   TRAINING_KERNELS: z.enum(['simd', 'typescript']).default('simd'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -11,6 +11,7 @@ export const errorTable = {
   JOB_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   JOB_ALREADY_FINISHED: 409,
+  JOB_NOT_FINISHED: 409,
   NO_MODEL: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -19,12 +20,16 @@ export const errorTable = {
   INTERNAL_ERROR: 500,
   STARTING: 503,
   SHUTTING_DOWN: 503,
+  STORAGE_FULL: 507,
+  STORAGE_FAILED: 507,
 } as const;
 
 export type ErrorCode = keyof typeof errorTable;
 
 // Codes a failed job records (not HTTP answers): why training stopped.
-export const jobErrorCodes = ['TRAINING_FAILED', 'DIVERGED', 'WORKER_CRASHED'] as const;
+export const jobErrorCodes = ['TRAINING_FAILED', 'DIVERGED', 'WORKER_CRASHED', 'STORAGE_FULL', 'STORAGE_FAILED'] as const;
+
+export type JobErrorCode = (typeof jobErrorCodes)[number];
 
 export const errorCodeSchema = z.enum(Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]]);
 

@@ -1,22 +1,32 @@
+// Everything that crosses between the main thread and a training worker: the worker's data,
+// its two tasks (`ready` and the default training task), the messages it sends while it
+// trains, and what a training task returns. Both sides import this module; the main thread
+// parses every message and result before acting on it.
 import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import type { Hyperparameters } from './engine/train.js';
-
-// Messages a training worker sends to the main thread over its MessagePort. Both sides
-// import this module; the main thread parses every message before acting on it.
-export const epochMetricsSchema = z
-  .object({
-    epoch: z.number().int().min(1),
-    trainLoss: z.number(),
-    trainAcc: z.number().min(0).max(1),
-    testAcc: z.number().min(0).max(1),
-    seconds: z.number().min(0),
-  })
-  .meta({ id: 'EpochMetrics' });
-
-export type EpochMetrics = z.infer<typeof epochMetricsSchema>;
+import type { SimdShared } from './engine/simd/memory.js';
+import type { LabelledImages } from './engine/train.js';
+import { epochMetricsSchema, hyperparametersSchema } from './schemas/training.js';
 
 const float32Array = z.custom<Float32Array>((value) => value instanceof Float32Array, 'expected a Float32Array');
+
+// Sent once to every worker (structured-cloned; the typed arrays are views on shared memory).
+export interface TrainingWorkerData {
+  train: LabelledImages;
+  test: LabelledImages;
+  // Present when jobs run on the SIMD kernels (the dataset then lives in simd.memory).
+  simd?: SimdShared;
+  // Threads one job may use when it runs alone.
+  cores: number;
+  // How many jobs train now (shared, kept by the main thread), so that each takes its share of the cores.
+  runningJobs: Int32Array;
+}
+
+// Piscina's named task `ready`, run once per worker at start (see workers/train.ts).
+export interface ReadyTask {
+  arrived: Int32Array;
+  workers: number;
+}
 
 // What a job needs to continue from the end of an epoch.
 export const checkpointSchema = z.object({
@@ -30,46 +40,48 @@ export const checkpointSchema = z.object({
 
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 
+// The default task: one job (structured-cloned; `port` is transferred, `control` is a view on
+// a SharedArrayBuffer the main thread writes a ControlSignal into).
+export interface TrainTask {
+  jobId: string;
+  // The job's working slot in the shared SIMD memory (one per job that runs at a time).
+  slot: number;
+  hyperparameters: z.infer<typeof hyperparametersSchema>;
+  port: MessagePort;
+  control: Int32Array;
+  checkpoint?: Checkpoint;
+}
+
+// Values of TrainTask.control[0].
+export const enum ControlSignal {
+  None = 0,
+  // Stop before the next batch (a cancel, or a shutdown that cannot wait any longer).
+  StopNow = 1,
+  // Stop at the end of the current epoch, right after its checkpoint (graceful shutdown).
+  StopAtEpochEnd = 2,
+}
+
 export const workerMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started') }),
   z.object({
     type: z.literal('progress'),
     epoch: z.number().int().min(1),
     batchesDone: z.number().int().min(0),
     batchesTotal: z.number().int().min(1),
   }),
-  z.object({ type: z.literal('epoch'), metrics: epochMetricsSchema, checkpoint: checkpointSchema }),
+  // threads: how many the epoch ran on (a job alone uses every core; concurrent jobs split them).
+  z.object({ type: z.literal('epoch'), metrics: epochMetricsSchema, checkpoint: checkpointSchema, threads: z.number().int().min(1) }),
 ]);
 
 export type WorkerMessage = z.infer<typeof workerMessageSchema>;
 
-// What the worker's task function returns.
-export const trainResultSchema = z.object({
-  stopped: z.boolean(),
-  // Set when training diverged (see TrainingDiverged): the job fails, no model is kept.
-  diverged: z.object({ epoch: z.number().int().min(1), message: z.string() }).optional(),
-  weights: float32Array,
-  bias: float32Array,
-  metrics: z.array(epochMetricsSchema),
-});
+// What the training task returns. It never throws: an error becomes `failed`, so that a
+// rejected task always means the worker thread itself died.
+export const taskResultSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('completed'), weights: float32Array, bias: float32Array, metrics: z.array(epochMetricsSchema) }),
+  // Stopped as the control signal asked (cancel or pause: the main thread knows which).
+  z.object({ kind: z.literal('stopped'), metrics: z.array(epochMetricsSchema) }),
+  z.object({ kind: z.literal('diverged'), epoch: z.number().int().min(1), message: z.string(), metrics: z.array(epochMetricsSchema) }),
+  z.object({ kind: z.literal('failed'), message: z.string() }),
+]);
 
-export type TrainResult = z.infer<typeof trainResultSchema>;
-
-// The task the main thread hands to a pool worker (structured-cloned; `port` is transferred,
-// `cancel` is a view on a SharedArrayBuffer that the main thread sets to stop the job).
-export interface TrainTask {
-  jobId: string;
-  // The job's working slot in the shared SIMD memory (one per job that runs at a time).
-  slot: number;
-  hyperparameters: Hyperparameters;
-  port: MessagePort;
-  cancel: Int32Array;
-  checkpoint?: Checkpoint;
-}
-
-// Values of TrainTask.cancel[0].
-export const CANCEL_NONE = 0;
-// Stop before the next batch (cancel, or a shutdown that cannot wait any longer).
-export const CANCEL_REQUESTED = 1;
-// Stop at the end of the current epoch, right after its checkpoint (graceful shutdown).
-export const PAUSE_AT_EPOCH_END = 2;
+export type TaskResult = z.infer<typeof taskResultSchema>;

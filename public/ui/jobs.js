@@ -16,7 +16,7 @@ const shortId = (id) => `…${id.slice(-5)}`;
 
 // Whether `a` knows more about a job than `b` (the stream can be ahead of a listed copy).
 const ahead = (a, b) =>
-  RANK[a.status] > RANK[b.status] || (RANK[a.status] === RANK[b.status] && a.metrics.length > b.metrics.length);
+  RANK[a.status] > RANK[b.status] || (RANK[a.status] === RANK[b.status] && a.epochsDone > b.epochsDone);
 
 function describe(job) {
   const h = job.hyperparameters;
@@ -38,16 +38,21 @@ export function createJobs({ onFinished, onSelect }) {
   const list = $('job-list');
   const cancelButton = $('cancel-job');
 
+  // GET /jobs lists summaries without the per-epoch history (metrics: null until a whole
+  // job arrives, from GET /jobs/:id or the stream); a summary never erases a history.
   function merge(incoming) {
     const known = jobs.get(incoming.id);
-    const job = known && ahead(known, incoming) ? known : incoming;
+    const metrics = incoming.metrics ?? known?.metrics ?? null;
+    const job = known && ahead(known, incoming) ? known : { ...incoming, metrics };
     jobs.set(job.id, job);
     if (known && !isFinished(known) && isFinished(job)) onFinished(job);
   }
 
+  const latest = (job) => job.metrics?.at(-1) ?? job.latestMetrics ?? null;
+
   function addEpoch(id, metrics) {
     const job = jobs.get(id);
-    if (!job || job.metrics.some((m) => m.epoch === metrics.epoch)) return;
+    if (!job || !job.metrics || job.metrics.some((m) => m.epoch === metrics.epoch)) return;
     const all = [...job.metrics, metrics].sort((a, b) => a.epoch - b.epoch);
     jobs.set(id, { ...job, metrics: all, epochsDone: Math.max(job.epochsDone, metrics.epoch) });
   }
@@ -82,6 +87,13 @@ export function createJobs({ onFinished, onSelect }) {
     }
     for (const id of displayed) {
       const job = jobs.get(id);
+      // A finished job's history comes once from GET /jobs/:id; a live one's from its stream.
+      if (job && isFinished(job) && !job.metrics) {
+        api(`/jobs/${encodeURIComponent(id)}`).then((whole) => {
+          merge(whole);
+          render();
+        }, (error) => showNotice(`Could not load job ${shortId(id)}: ${error.message}`));
+      }
       if (!job || isFinished(job) || sockets.has(id)) continue;
       const socket = new WebSocket(eventsUrl(id));
       sockets.set(id, socket);
@@ -121,7 +133,7 @@ export function createJobs({ onFinished, onSelect }) {
       const li = item(id);
       const [select, label] = li.children;
       const checkbox = label.querySelector('input');
-      const last = job.metrics.at(-1);
+      const last = latest(job);
       const created = new Date(job.createdAt).toLocaleTimeString();
       select.replaceChildren(
         el('span', { className: 'job-line' },
@@ -146,7 +158,7 @@ export function createJobs({ onFinished, onSelect }) {
     const total = job.epochsTotal * p.batchesTotal;
     const done = (p.epoch - 1) * p.batchesTotal + p.batchesDone;
     let secondsPerBatch;
-    if (job.metrics.length) {
+    if (job.metrics?.length) {
       secondsPerBatch = job.metrics.reduce((sum, m) => sum + m.seconds, 0) / job.metrics.length / p.batchesTotal;
     } else if (done > p.first.done && performance.now() - p.first.time > 300) {
       secondsPerBatch = (performance.now() - p.first.time) / 1000 / (done - p.first.done);
@@ -183,7 +195,7 @@ export function createJobs({ onFinished, onSelect }) {
         etaText.textContent = '';
       }
     } else {
-      const seconds = job.metrics.reduce((sum, m) => sum + m.seconds, 0);
+      const seconds = (job.metrics ?? []).reduce((sum, m) => sum + m.seconds, 0);
       label.textContent =
         job.status === 'succeeded' ? `Done: ${plural(job.epochsDone, 'epoch')} in ${duration(seconds)}` :
         job.status === 'cancelled' ? `Cancelled after ${job.epochsDone} of ${job.epochsTotal} epochs` :
@@ -200,7 +212,7 @@ export function createJobs({ onFinished, onSelect }) {
     const runs = [selected, ...[...compared].filter((id) => id !== selected)]
       .map((id) => jobs.get(id))
       .filter(Boolean)
-      .map((j) => ({ id: j.id, label: shortId(j.id), epochsTotal: j.epochsTotal, metrics: j.metrics }));
+      .map((j) => ({ id: j.id, label: shortId(j.id), epochsTotal: j.epochsTotal, metrics: j.metrics ?? [] }));
     animator.show(runs);
   }
 

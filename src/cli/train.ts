@@ -1,10 +1,14 @@
-// The headless trainer: `npm run train -- --epochs 10 --lr 0.1 --batch-size 256 --seed 1 [--json] [--out model.json]`.
+// The headless trainer: `npm run train -- --epochs 10 --lr 0.1 --batch-size 256 --seed 1 [--json] [--out model.json]
+// [--kernels simd|typescript] [--threads N]`. It trains on the service's own runtime (a worker
+// thread with its SIMD team), so a seed gives the same bits here as through the API.
 import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { z } from 'zod';
-import { defaultHyperparameters, initTrainingState, train, TrainingDiverged, type EpochMetrics, type TrainingState } from '../engine/train.js';
-import { loadFashionMnist } from '../data/fashion-mnist.js';
-import { hyperparametersSchema } from '../schemas/hyperparameters.js';
+import { defaultHyperparameters, type EpochMetrics } from '../engine/train.js';
+import { createLocalRuntime } from '../runtime/local-runtime.js';
+import { hyperparametersInputSchema } from '../schemas/training.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +19,8 @@ const { values } = parseArgs({
     momentum: { type: 'string' },
     'weight-decay': { type: 'string' },
     seed: { type: 'string' },
+    kernels: { type: 'string', default: 'simd' },
+    threads: { type: 'string' },
     json: { type: 'boolean', default: false },
     out: { type: 'string' },
     data: { type: 'string' },
@@ -24,13 +30,14 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(`usage: npm run train -- [--epochs N] [--lr X] [--batch-size N] [--init-std X] [--momentum X]
-                        [--weight-decay X] [--seed N] [--json] [--out model.json] [--data DIR]
-defaults: ${JSON.stringify(defaultHyperparameters)}`);
+                        [--weight-decay X] [--seed N] [--kernels simd|typescript] [--threads N]
+                        [--json] [--out model.json] [--data DIR]
+defaults: ${JSON.stringify(defaultHyperparameters)}, SIMD kernels on all ${os.availableParallelism()} cores`);
   process.exit(0);
 }
 
 const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-const parsed = hyperparametersSchema.safeParse({
+const parsed = hyperparametersInputSchema(Number.MAX_SAFE_INTEGER).safeParse({
   epochs: number(values.epochs),
   lr: number(values.lr),
   batchSize: number(values['batch-size']),
@@ -39,21 +46,34 @@ const parsed = hyperparametersSchema.safeParse({
   weightDecay: number(values['weight-decay']),
   seed: number(values.seed),
 });
-if (!parsed.success) {
-  console.error(`invalid arguments:\n${z.prettifyError(parsed.error)}`);
+const engine = z
+  .object({ kernels: z.enum(['simd', 'typescript']), threads: z.number().int().min(1).max(64).optional() })
+  .safeParse({ kernels: values.kernels, threads: number(values.threads) });
+if (!parsed.success || !engine.success) {
+  console.error(`invalid arguments:\n${z.prettifyError((parsed.error ?? engine.error)!)}`);
   process.exit(2);
 }
 const hyperparameters = { ...parsed.data, seed: parsed.data.seed ?? Math.floor(Math.random() * 2 ** 31) };
 
-let dataset;
+// Warnings and errors only: the epochs are this program's output.
+const log = pino({ level: 'warn' }, pino.destination(2));
+let runtime;
 try {
-  dataset = await loadFashionMnist({ directory: values.data ?? process.env.FASHION_MNIST_DIR });
+  runtime = await createLocalRuntime({
+    poolSize: 1,
+    kernels: engine.data.kernels,
+    cores: engine.data.threads,
+    dataset: { directory: values.data ?? process.env.FASHION_MNIST_DIR },
+    log,
+  });
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);
 }
+const { threads, kernels } = { threads: engine.data.threads ?? os.availableParallelism(), kernels: runtime.status().kernels };
 if (!values.json) {
-  console.log(`training softmax regression on ${dataset.directory} with ${JSON.stringify(hyperparameters)}`);
+  console.log(`training softmax regression on ${runtime.dataset.directory} with ${JSON.stringify(hyperparameters)}`);
+  console.log(`${kernels === 'simd' ? 'WebAssembly SIMD' : 'TypeScript'} kernels, ${kernels === 'simd' ? threads : 1} thread(s)`);
   console.log('epoch  train loss  train acc  test acc  seconds');
 }
 const printEpoch = (m: EpochMetrics) => {
@@ -65,22 +85,26 @@ const printEpoch = (m: EpochMetrics) => {
     );
   }
 };
-let state: TrainingState;
-try {
-  ({ state } = train(initTrainingState(hyperparameters), dataset, { onEpoch: printEpoch }));
-} catch (error) {
-  if (!(error instanceof TrainingDiverged)) throw error;
-  console.error(error.message);
+
+await runtime.ready;
+const run = runtime.start({ jobId: 'cli', hyperparameters }, (event) => {
+  if (event.type === 'epoch') printEpoch(event.metrics);
+});
+process.once('SIGINT', () => run.stop('cancel'));
+const outcome = await run.outcome;
+await runtime.close();
+if (outcome.kind !== 'completed') {
+  console.error('message' in outcome ? outcome.message : `training ${outcome.kind} after ${outcome.metrics.length} epoch(s)`);
   process.exit(1);
 }
 if (values.out) {
   const model = {
     hyperparameters,
-    metrics: state.metrics,
+    metrics: outcome.metrics,
     dataset: 'fashion-mnist',
     createdAt: new Date().toISOString(),
-    weights: Array.from(state.params.weights),
-    bias: Array.from(state.params.bias),
+    weights: Array.from(outcome.weights),
+    bias: Array.from(outcome.bias),
   };
   await writeFile(values.out, JSON.stringify(model));
   if (!values.json) console.log(`model written to ${values.out}`);

@@ -1,6 +1,7 @@
 // Softmax regression on 28×28 images: logits = X·W + b with X the pixels scaled to
 // [0, 1] (the chapter's ToTensor), W [784,10], b [10]. These are the fused TypeScript
 // kernels the training loop runs; test/engine checks them against the separate ops.
+import { argmaxRow } from './ops/argmax.js';
 import { sgdUpdate, type SgdOptions } from './sgd.js';
 
 export const IMAGE_SIDE = 28;
@@ -51,12 +52,6 @@ function rowLogits(images: Uint8Array, base: number, weights: Float32Array, bias
   out[5] = l5; out[6] = l6; out[7] = l7; out[8] = l8; out[9] = l9;
 }
 
-function argmaxOf(values: Float64Array | Float32Array, offset: number): number {
-  let best = 0;
-  for (let c = 1; c < CLASS_COUNT; c++) if (values[offset + c] > values[offset + best]) best = c;
-  return best;
-}
-
 // One minibatch of rows order[start..end): forward, loss and accuracy before the update,
 // gradient of the mean loss (softmax − one-hot), then SGD. Returns the summed loss and hits.
 export function trainBatch(
@@ -80,7 +75,7 @@ export function trainBatch(
     const row = order[start + r];
     rowLogits(images, row * IMAGE_SIZE, weights, bias, logits);
     const label = labels[row];
-    const best = argmaxOf(logits, 0);
+    const best = argmaxRow(logits, 0, CLASS_COUNT);
     if (best === label) correct++;
     const max = logits[best];
     let total = 0;
@@ -126,7 +121,7 @@ export function evaluateCorrect(params: Parameters, images: Uint8Array, labels: 
   let correct = 0;
   for (let row = 0; row < count; row++) {
     rowLogits(images, row * IMAGE_SIZE, params.weights, params.bias, logits);
-    if (argmaxOf(logits, 0) === labels[row]) correct++;
+    if (argmaxRow(logits, 0, CLASS_COUNT) === labels[row]) correct++;
   }
   return correct;
 }

@@ -1,13 +1,8 @@
 import { normal, createRandom, shuffle, type RandomState } from './random.js';
-import {
-  CLASS_COUNT,
-  createScratch,
-  evaluateCorrect,
-  IMAGE_SIZE,
-  trainBatch,
-  type Parameters,
-} from './softmax-regression.js';
+import { CLASS_COUNT, IMAGE_SIZE, type BatchResult, type Parameters } from './softmax-regression.js';
 
+// The resolved hyperparameters of a run (src/schemas/hyperparameters.ts checks at compile
+// time that the API's schema gives exactly this shape).
 export interface Hyperparameters {
   epochs: number;
   batchSize: number;
@@ -61,11 +56,28 @@ export interface TrainCallbacks {
   shouldPause?: () => boolean;
 }
 
+// What an epoch needs from a kernel set. runEpoch drives every backend the same way: the
+// TypeScript kernels (backend.ts) and the WebAssembly SIMD ones (simd/backend.ts).
+export interface EpochBackend {
+  readonly trainCount: number;
+  readonly testCount: number;
+  // The epoch's image order, which runEpoch fills and shuffles (the SIMD backend's lives in
+  // the job's memory slot, where its kernels read it).
+  readonly order: Int32Array;
+  // Threads the current (or last) epoch runs on.
+  readonly threads: number;
+  // Takes the state's parameters, velocity and hyperparameters before an epoch.
+  load(state: TrainingState): void;
+  // Minibatch SGD on the rows order[start, start + n): loss summed and hits counted before the update.
+  trainBatch(start: number, n: number): BatchResult;
+  // How many test images the current parameters classify correctly.
+  evaluate(): number;
+  // Puts the parameters and velocity back into the state (after an epoch, or when stopped in one).
+  save(state: TrainingState): void;
+}
+
 export function allocateParameters(): Parameters {
-  return {
-    weights: new Float32Array(new SharedArrayBuffer(IMAGE_SIZE * CLASS_COUNT * 4)),
-    bias: new Float32Array(new SharedArrayBuffer(CLASS_COUNT * 4)),
-  };
+  return { weights: new Float32Array(IMAGE_SIZE * CLASS_COUNT), bias: new Float32Array(CLASS_COUNT) };
 }
 
 // W ~ N(0, initStd²), b = 0, as in the chapter; the same seed gives the same run.
@@ -88,51 +100,44 @@ export function batchesPerEpoch(trainCount: number, batchSize: number): number {
 
 // One epoch: shuffle, minibatch SGD, then test accuracy. Returns undefined when stopped
 // before the epoch finished (the state then holds a partly trained epoch).
-export function runEpoch(
-  state: TrainingState,
-  train: LabelledImages,
-  test: LabelledImages,
-  callbacks: TrainCallbacks = {},
-): EpochMetrics | undefined {
-  const { batchSize, lr, momentum, weightDecay } = state.hyperparameters;
+export function runEpoch(state: TrainingState, backend: EpochBackend, callbacks: TrainCallbacks = {}): EpochMetrics | undefined {
+  const { batchSize } = state.hyperparameters;
+  const { order, trainCount } = backend;
   const started = performance.now();
   const epoch = state.metrics.length + 1;
   const random = createRandom(state.random);
-  const order = new Int32Array(train.count);
-  for (let i = 0; i < order.length; i++) order[i] = i;
+  for (let i = 0; i < trainCount; i++) order[i] = i;
   shuffle(random, order);
   state.random = random.state();
+  backend.load(state);
 
-  const scratch = createScratch(batchSize);
-  const total = batchesPerEpoch(train.count, batchSize);
+  const total = batchesPerEpoch(trainCount, batchSize);
   let lossSum = 0;
   let correct = 0;
   for (let batch = 0; batch < total; batch++) {
-    if (callbacks.shouldStop?.()) return undefined;
+    if (callbacks.shouldStop?.()) {
+      backend.save(state);
+      return undefined;
+    }
     const start = batch * batchSize;
-    const end = Math.min(start + batchSize, train.count);
-    const result = trainBatch(state.params, state.velocity, train.images, train.labels, order, start, end,
-      { lr, momentum, weightDecay }, scratch);
+    const result = backend.trainBatch(start, Math.min(batchSize, trainCount - start));
     lossSum += result.lossSum;
     correct += result.correct;
     callbacks.onBatch?.(epoch, batch + 1, total);
   }
-  const testCorrect = evaluateCorrect(state.params, test.images, test.labels, test.count);
+  const testCorrect = backend.evaluate();
+  backend.save(state);
   const metrics: EpochMetrics = {
     epoch,
-    trainLoss: lossSum / train.count,
-    trainAcc: correct / train.count,
-    testAcc: testCorrect / test.count,
+    trainLoss: lossSum / trainCount,
+    trainAcc: correct / trainCount,
+    testAcc: testCorrect / backend.testCount,
     seconds: (performance.now() - started) / 1000,
   };
   state.metrics.push(metrics);
   callbacks.onEpoch?.(metrics, state);
   return metrics;
 }
-
-// Runs the next epoch of state; undefined when stopped before it finished. runEpoch on
-// the TypeScript kernels is one; the SIMD kernels give another (simd/trainer.ts).
-export type EpochRunner = (state: TrainingState, callbacks?: TrainCallbacks) => EpochMetrics | undefined;
 
 export interface TrainResult {
   state: TrainingState;
@@ -151,12 +156,7 @@ export class TrainingDiverged extends Error {
 }
 
 // The chapter's train_ch3: runs the remaining epochs of state (all of them for a fresh one).
-export function train(
-  state: TrainingState,
-  data: { train: LabelledImages; test: LabelledImages },
-  callbacks: TrainCallbacks = {},
-  runner: EpochRunner = (current, options) => runEpoch(current, data.train, data.test, options),
-): TrainResult {
+export function train(state: TrainingState, backend: EpochBackend, callbacks: TrainCallbacks = {}): TrainResult {
   const checked: TrainCallbacks = {
     ...callbacks,
     onEpoch: (metrics, current) => {
@@ -166,7 +166,7 @@ export function train(
   };
   while (state.metrics.length < state.hyperparameters.epochs) {
     if (callbacks.shouldPause?.()) return { state, stopped: true };
-    if (!runner(state, checked)) return { state, stopped: true };
+    if (!runEpoch(state, backend, checked)) return { state, stopped: true };
   }
   return { state, stopped: false };
 }

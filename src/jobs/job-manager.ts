@@ -1,118 +1,96 @@
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import type { Piscina } from 'piscina';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { z } from 'zod';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import type { EpochMetrics } from '../engine/train.js';
 import { ApiError } from '../errors.js';
 import type { ModelRegistry } from '../models/model-registry.js';
-import {
-  CANCEL_REQUESTED,
-  PAUSE_AT_EPOCH_END,
-  checkpointSchema,
-  trainResultSchema,
-  workerMessageSchema,
-  type Checkpoint,
-  type EpochMetrics,
-  type TrainTask,
-} from '../protocol.js';
-import { finishedStatuses, jobSchema, type Job, type JobEvent, type JobStatus } from '../schemas/jobs.js';
-import type { HyperparametersInput } from '../schemas/hyperparameters.js';
-import { hyperparametersSchema } from '../schemas/hyperparameters.js';
-import { decodeFloats, encodeFloats, type StateStore } from '../store/state-store.js';
-import { newId } from './ids.js';
+import type { Checkpoint } from '../protocol.js';
+import type { TrainingRuntime } from '../runtime/training-runtime.js';
+import { finishedStatuses, jobSchema, type Job, type JobStatus, type JobSummary } from '../schemas/jobs.js';
+import type { StateStore } from '../store/state-store.js';
+import { StorageError } from '../store/storage-health.js';
+import { storedCheckpointSchema } from './checkpoint-codec.js';
+import { JobEventHub } from './job-events.js';
+import { runJob, type RunningJob } from './job-runner.js';
+import { jobSummary, newJobRecord, transition, type JobRequest, type TransitionChanges } from './job-record.js';
 import { paginate } from './pagination.js';
-
-export type JobListener = (event: JobEvent) => void;
+import { expired, type Retention } from '../retention.js';
 
 export interface JobManagerOptions {
-  pool: Piscina;
+  runtime: TrainingRuntime;
   store: StateStore;
   models: ModelRegistry;
   log: Logger;
-  concurrency: number;
   maxQueued: number;
-  // Shared with the workers: how many jobs train now, so each uses its share of the cores.
-  runningJobs?: Int32Array;
+  // For finished jobs: how many are kept (the oldest go first), and for how long.
+  retention: Retention;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
-interface Running {
-  cancel: Int32Array;
-  slot: number;
-  done: Promise<void>;
-  // Set when the service stops: the job goes back to the queue instead of being cancelled.
-  pausing: boolean;
-}
+const byCreation = (a: Job, b: Job) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1);
 
-const storedCheckpointSchema = checkpointSchema.extend({
-  weights: z.string(),
-  bias: z.string(),
-  velocityWeights: z.string(),
-  velocityBias: z.string(),
-});
-
-const now = () => new Date().toISOString();
-
-// Owns every job: the FIFO queue in front of the pool, state changes, persistence and
-// the per-job event fan-out that the WebSocket route subscribes to.
+// Owns every job: the FIFO queue in front of the training runtime, status changes (all
+// through transition()), persistence, and the per-job events the stream routes follow.
 export class JobManager {
+  readonly events = new JobEventHub();
+  // In creation order.
   private readonly jobs = new Map<string, Job>();
   private readonly queue: string[] = [];
-  private readonly running = new Map<string, Running>();
-  private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly running = new Map<string, RunningJob>();
   private readonly checkpoints = new Map<string, Checkpoint>();
   private accepting = true;
-  // Working slots in the workers' shared memory, one per job that runs at a time.
-  private readonly freeSlots: number[];
+  // Jobs between the queue check and their first write.
+  private creating = 0;
 
   constructor(private readonly options: JobManagerOptions) {
-    this.freeSlots = Array.from({ length: options.concurrency }, (_, i) => options.concurrency - 1 - i);
+    void options.runtime.ready.then(() => this.pump());
   }
 
   // Reloads jobs from the store: finished ones as they were, unfinished ones back in the
   // queue (oldest first), resuming from their last checkpoint.
   async restore(): Promise<void> {
-    const stored = await this.options.store.list('jobs', jobSchema, (file, problem) =>
-      this.options.log.warn({ file, problem }, 'ignoring unreadable job record'));
-    stored.sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
+    const { store, log } = this.options;
+    const stored = (await store.list('jobs', jobSchema)).sort(byCreation);
     for (const job of stored) {
       this.jobs.set(job.id, job);
       if (finishedStatuses.includes(job.status)) continue;
-      const checkpoint = await this.loadCheckpoint(job.id);
-      if (checkpoint) this.checkpoints.set(job.id, checkpoint);
-      job.metrics = checkpoint?.metrics ?? [];
+      const checkpoint = await store.get('checkpoints', job.id, storedCheckpointSchema);
+      if (checkpoint && checkpoint.metrics.length <= job.epochsTotal) this.checkpoints.set(job.id, checkpoint);
+      else if (checkpoint) log.warn({ jobId: job.id }, 'checkpoint has more epochs than its job; the job restarts from the beginning');
+      job.metrics = this.checkpoints.get(job.id)?.metrics ?? [];
       job.epochsDone = job.metrics.length;
-      job.status = 'queued';
+      // (If that write fails, the record still says running: the next start re-queues it too.)
+      if (job.status === 'running') await this.apply(job, 'queued').catch(() => undefined);
       this.queue.push(job.id);
-      this.options.log.info({ jobId: job.id, epochsDone: job.epochsDone }, 'job re-queued after restart');
+      log.info({ jobId: job.id, epochsDone: job.epochsDone }, 'job re-queued after restart');
     }
+    await this.prune();
     this.pump();
   }
 
-  create(input: HyperparametersInput): Job {
+  // The job is on disk before this resolves: a job the service accepted is never lost.
+  async create(request: JobRequest): Promise<Job> {
     if (!this.accepting) throw new ApiError('SHUTTING_DOWN', 'the service is shutting down and accepts no new jobs');
-    if (this.queue.length >= this.options.maxQueued && this.running.size >= this.options.concurrency) {
+    // Jobs that would wait for a worker: those queued beyond the workers free now.
+    const waiting = this.queue.length + this.creating - (this.options.runtime.status().capacity - this.running.size);
+    if (waiting >= this.options.maxQueued) {
       throw new ApiError('QUEUE_FULL', `${this.queue.length} jobs are already waiting (the limit); retry later`, undefined, {
         'retry-after': String(this.retryAfterSeconds()),
       });
     }
-    const hyperparameters = hyperparametersSchema.parse(input);
-    const job: Job = {
-      id: newId('job'),
-      status: 'queued',
-      hyperparameters: { ...hyperparameters, seed: hyperparameters.seed ?? Math.floor(Math.random() * 2 ** 31) },
-      createdAt: now(),
-      startedAt: null,
-      finishedAt: null,
-      epochsDone: 0,
-      epochsTotal: hyperparameters.epochs,
-      metrics: [],
-      modelId: null,
-      error: null,
-    };
+    const job = newJobRecord(request);
+    this.creating++;
+    try {
+      const health = await this.options.store.health();
+      if (!health.ok) throw new ApiError(health.code, `${health.message}; no new jobs until the service can write again`);
+      await this.options.store.put('jobs', job.id, job);
+    } catch (error) {
+      if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the job was not created`);
+      throw error;
+    } finally {
+      this.creating--;
+    }
+    // On disk now: even if the service began to shut down meanwhile, it runs after the restart.
     this.jobs.set(job.id, job);
     this.queue.push(job.id);
-    this.persist(job);
     this.options.log.info({ jobId: job.id, hyperparameters: job.hyperparameters }, 'job queued');
     this.pump();
     return job;
@@ -122,10 +100,10 @@ export class JobManager {
     return this.jobs.get(id);
   }
 
-  list(limit: number, cursor?: string): { jobs: Job[]; nextCursor: string | null } {
-    const newestFirst = [...this.jobs.values()].reverse();
-    const { page, nextCursor } = paginate(newestFirst, limit, cursor);
-    return { jobs: page, nextCursor };
+  // Newest first; summaries (without the per-epoch history) unless asked for the metrics.
+  list(limit: number, cursor: string | undefined, withMetrics: boolean): { jobs: Array<Job | JobSummary>; nextCursor: string | null } {
+    const { page, nextCursor } = paginate([...this.jobs.values()].reverse(), limit, cursor);
+    return { jobs: withMetrics ? page : page.map(jobSummary), nextCursor };
   }
 
   queueDepth(): number {
@@ -142,235 +120,120 @@ export class JobManager {
     return counts;
   }
 
+  isAccepting(): boolean {
+    return this.accepting;
+  }
+
   // Stops a queued job at once and a running one at its next batch; resolves once it stopped.
   async cancel(id: string): Promise<Job> {
     const job = this.jobs.get(id);
     if (!job) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
     if (job.status === 'cancelled') return job;
-    if (finishedStatuses.includes(job.status)) {
-      throw new ApiError('JOB_ALREADY_FINISHED', `job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
-    }
+    const alreadyFinished = () =>
+      new ApiError('JOB_ALREADY_FINISHED', `job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
+    if (finishedStatuses.includes(job.status)) throw alreadyFinished();
     const running = this.running.get(id);
     if (running) {
-      Atomics.store(running.cancel, 0, CANCEL_REQUESTED);
+      running.stop('cancel');
       await running.done;
+      // It may have finished its last batch before the cancel arrived.
+      if ((job.status as JobStatus) !== 'cancelled') throw alreadyFinished();
       return job;
     }
     this.queue.splice(this.queue.indexOf(id), 1);
-    this.finish(job, 'cancelled');
+    await this.finish(job, 'cancelled');
     this.pump();
     return job;
   }
 
-  // Live events of one job; the caller sends the snapshot first (see snapshotEvents).
-  subscribe(id: string, listener: JobListener): () => void {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(id);
-    };
-  }
-
-  // What already happened: the current status and every finished epoch (and the end, if any).
-  snapshotEvents(job: Job): JobEvent[] {
-    const events: JobEvent[] = [{ type: 'status', status: job.status, job }];
-    for (const metrics of job.metrics) events.push({ type: 'epoch', metrics });
-    if (finishedStatuses.includes(job.status)) events.push({ type: 'end', status: job.status, job });
-    return events;
+  // Forgets a finished job: its record and any checkpoint. Its model, if any, stays.
+  async delete(id: string): Promise<void> {
+    const job = this.jobs.get(id);
+    if (!job) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
+    if (!finishedStatuses.includes(job.status)) {
+      throw new ApiError('JOB_NOT_FINISHED', `job ${id} is ${job.status}; cancel it first (POST /jobs/${id}/cancel), then delete it`);
+    }
+    this.jobs.delete(id);
+    await Promise.all([this.options.store.remove('jobs', id), this.options.store.remove('checkpoints', id)]);
   }
 
   // Refuses new jobs; running jobs finish their epoch, write its checkpoint and return to
   // the queue, so a restart resumes them. Past `patienceMs` they stop at the next batch
   // instead and resume from the checkpoint before (same final result, more recomputed).
+  // Resolves once every write has reached the disk.
   async shutdown(patienceMs: number): Promise<void> {
     this.accepting = false;
     const running = [...this.running.values()];
-    for (const entry of running) {
-      entry.pausing = true;
-      Atomics.store(entry.cancel, 0, PAUSE_AT_EPOCH_END);
-    }
+    for (const entry of running) entry.stop('pause');
     const all = Promise.all(running.map((entry) => entry.done));
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, patienceMs)));
     await Promise.race([all, patience]);
     clearTimeout(timer);
-    for (const entry of running) Atomics.store(entry.cancel, 0, CANCEL_REQUESTED);
+    for (const entry of running) entry.stop('pause-now');
     await all;
+    await this.options.store.flush();
   }
 
-  isAccepting(): boolean {
-    return this.accepting;
+  // Deletes the finished jobs the retention policy no longer keeps.
+  async prune(now = Date.now()): Promise<number> {
+    const finished = [...this.jobs.values()].filter((job) => finishedStatuses.includes(job.status));
+    const dropped = expired(finished, this.options.retention, (job) => job.finishedAt ?? job.createdAt, now);
+    for (const job of dropped) await this.delete(job.id);
+    if (dropped.length > 0) this.options.log.info({ deleted: dropped.length }, 'finished jobs deleted by the retention policy');
+    return dropped.length;
   }
 
   private retryAfterSeconds(): number {
     const seconds = [...this.running.keys()].map((id) => {
       const job = this.jobs.get(id)!;
-      const last = job.metrics.at(-1);
-      return (job.epochsTotal - job.epochsDone) * (last?.seconds ?? 1);
+      return (job.epochsTotal - job.epochsDone) * (job.metrics.at(-1)?.seconds ?? 1);
     });
     return Math.max(1, Math.ceil(Math.min(...seconds, 60)));
   }
 
-  private emit(id: string, event: JobEvent): void {
-    for (const listener of this.listeners.get(id) ?? []) listener(event);
-  }
-
-  private persist(job: Job): void {
-    this.options.store.put('jobs', job.id, job).catch((error: Error) =>
-      this.options.log.error({ jobId: job.id, err: error }, 'could not save job record'));
-  }
-
-  private async loadCheckpoint(id: string): Promise<Checkpoint | undefined> {
-    try {
-      const stored = await this.options.store.get('checkpoints', id, storedCheckpointSchema);
-      if (!stored) return undefined;
-      return {
-        ...stored,
-        weights: decodeFloats(stored.weights),
-        bias: decodeFloats(stored.bias),
-        velocityWeights: decodeFloats(stored.velocityWeights),
-        velocityBias: decodeFloats(stored.velocityBias),
-      };
-    } catch (error) {
-      this.options.log.warn({ jobId: id, err: error }, 'unreadable checkpoint; the job restarts from the beginning');
-      return undefined;
-    }
-  }
-
+  // Starts queued jobs while the runtime has room. Until it is up they stay queued (unless it
+  // never will be: then they start and fail with its error).
   private pump(): void {
-    while (this.accepting && this.running.size < this.options.concurrency && this.queue.length > 0) {
+    const { capacity, ready, problem } = this.options.runtime.status();
+    if (!ready && !problem) return;
+    while (this.accepting && this.running.size < capacity && this.queue.length > 0) {
       this.start(this.jobs.get(this.queue.shift()!)!);
     }
   }
 
-  private setStatus(job: Job, status: JobStatus): void {
-    job.status = status;
-    this.persist(job);
-    this.emit(job.id, { type: 'status', status, job });
+  // The one way a job's status changes: the record follows, and its stream hears of it.
+  private apply(job: Job, to: JobStatus, changes?: TransitionChanges): Promise<void> {
+    const events = transition(job, to, changes);
+    // Counted as running exactly while its status says so (the runtime has freed its slot by now).
+    if (to !== 'running') this.running.delete(job.id);
+    const saved = this.options.store.put('jobs', job.id, job);
+    for (const event of events) this.events.publish(job.id, event);
+    return saved;
   }
 
   private start(job: Job): void {
-    const log = this.options.log.child({ jobId: job.id });
-    const cancel = new Int32Array(new SharedArrayBuffer(4));
-    const { port1, port2 } = new MessageChannel();
-    const slot = this.freeSlots.pop()!;
-    const task: TrainTask = {
-      jobId: job.id,
-      slot,
-      hyperparameters: job.hyperparameters,
-      port: port2,
-      cancel,
-      checkpoint: this.checkpoints.get(job.id),
-    };
-    job.startedAt ??= now();
-    this.setStatus(job, 'running');
-    log.info({ resumeFromEpoch: job.epochsDone }, 'job started');
-
-    const handle = (raw: unknown) => {
-      const parsed = workerMessageSchema.safeParse(raw);
-      if (!parsed.success) {
-        log.error({ problem: parsed.error.message }, 'ignoring malformed worker message');
-        return;
-      }
-      const message = parsed.data;
-      if (message.type === 'progress') {
-        this.emit(job.id, message);
-      } else if (message.type === 'epoch') {
-        job.metrics.push(message.metrics);
-        job.epochsDone = job.metrics.length;
-        this.checkpoints.set(job.id, message.checkpoint);
-        this.persist(job);
-        const { checkpoint } = message;
-        this.options.store
-          .put('checkpoints', job.id, {
-            ...checkpoint,
-            weights: encodeFloats(checkpoint.weights),
-            bias: encodeFloats(checkpoint.bias),
-            velocityWeights: encodeFloats(checkpoint.velocityWeights),
-            velocityBias: encodeFloats(checkpoint.velocityBias),
-          })
-          .catch((error: Error) => log.error({ err: error }, 'could not save checkpoint'));
-        log.info(message.metrics, 'epoch finished');
-        this.options.onEpoch?.(message.metrics);
-        this.emit(job.id, { type: 'epoch', metrics: message.metrics });
-      }
-    };
-    port1.on('message', handle);
-
-    const entry: Running = { cancel, slot, pausing: false, done: Promise.resolve() };
-    entry.done = this.options.pool
-      .run(task, { transferList: [port2] })
-      .then(async (raw: unknown) => {
-        // The result and the port are separate channels: take what the port still holds first.
-        for (let pending = receiveMessageOnPort(port1); pending; pending = receiveMessageOnPort(port1)) handle(pending.message);
-        const result = trainResultSchema.parse(raw);
-        if (entry.pausing) {
-          job.status = 'queued';
-          job.metrics = this.checkpoints.get(job.id)?.metrics ?? [];
-          job.epochsDone = job.metrics.length;
-          this.persist(job);
-          log.info({ epochsDone: job.epochsDone }, 'job paused for shutdown; it resumes on restart');
-          return;
-        }
-        if (result.stopped) {
-          this.finish(job, 'cancelled');
-          return;
-        }
-        if (result.diverged) {
-          log.warn(result.diverged, 'job diverged');
-          job.error = { code: 'DIVERGED', message: result.diverged.message };
-          this.finish(job, 'failed');
-          return;
-        }
-        const last = result.metrics.at(-1)!;
-        const modelId = newId('model');
-        await this.options.models.add(
-          {
-            id: modelId,
-            jobId: job.id,
-            dataset: 'fashion-mnist',
-            createdAt: now(),
-            hyperparameters: job.hyperparameters,
-            metrics: last,
-            classNames: [...CLASS_NAMES],
-          },
-          { weights: result.weights, bias: result.bias },
-        );
-        job.modelId = modelId;
-        this.finish(job, 'succeeded');
-      })
-      .catch((error: Error) => {
-        log.error({ err: error }, 'job failed');
-        // Piscina rejects with "worker exited" when the thread died; it then starts a new one.
-        const crashed = /exited|terminated/i.test(error.message ?? '');
-        job.error = crashed
-          ? { code: 'WORKER_CRASHED', message: `the training worker died (${error.message}); the pool replaced it` }
-          : { code: 'TRAINING_FAILED', message: error.message || String(error) };
-        this.finish(job, 'failed');
-      })
-      .finally(() => {
-        port1.close();
-        this.running.delete(job.id);
-        this.freeSlots.push(slot);
-        this.countRunning();
-        this.pump();
-      });
-    this.running.set(job.id, entry);
-    this.countRunning();
+    const running = runJob(job, {
+      ...this.options,
+      events: this.events,
+      checkpoints: this.checkpoints,
+      apply: (...args) => this.apply(...args),
+      finish: (...args) => this.finish(...args),
+    });
+    this.running.set(job.id, running);
+    void running.done.finally(() => {
+      this.running.delete(job.id);
+      this.pump();
+    });
   }
 
-  private countRunning(): void {
-    if (this.options.runningJobs) Atomics.store(this.options.runningJobs, 0, this.running.size);
-  }
-
-  private finish(job: Job, status: JobStatus): void {
-    job.finishedAt = now();
+  // The checkpoint goes first: on a full disk, its space lets the final record be written.
+  private async finish(job: Job, status: JobStatus, changes: TransitionChanges = {}): Promise<void> {
     this.checkpoints.delete(job.id);
-    this.options.store.remove('checkpoints', job.id).catch(() => undefined);
-    this.setStatus(job, status);
+    await this.options.store.remove('checkpoints', job.id).catch(() => undefined);
+    await this.apply(job, status, changes).catch((error: Error) =>
+      this.options.log.error({ jobId: job.id, err: error }, 'could not save the finished job record'));
     this.options.log.info({ jobId: job.id, status, modelId: job.modelId, metrics: job.metrics.at(-1) }, 'job finished');
-    this.emit(job.id, { type: 'end', status, job });
+    await this.prune();
   }
 }

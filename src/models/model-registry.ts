@@ -1,12 +1,17 @@
-import { z } from 'zod';
-import type { Parameters } from '../engine/softmax-regression.js';
+import { CLASS_COUNT, IMAGE_SIZE, type Parameters } from '../engine/softmax-regression.js';
 import { modelSummarySchema, type Model, type ModelSummary } from '../schemas/models.js';
-import { decodeFloats, encodeFloats, type StateStore } from '../store/state-store.js';
+import { encodeFloats, storedFloatsSchema } from '../store/floats.js';
+import { expired, type Retention } from '../retention.js';
+import type { StateStore } from '../store/state-store.js';
 
-// On disk: the summary plus W and b as base64 float32 (exact and a quarter of the JSON size).
-const storedModelSchema = modelSummarySchema.extend({ weights: z.string(), bias: z.string() });
+// On disk: the summary plus W and b as base64 float32 of exact lengths (exact, and a quarter
+// of the JSON size); a file that does not decode to 7840 + 10 finite values is never loaded.
+const storedModelSchema = modelSummarySchema
+  .extend({ weights: storedFloatsSchema(IMAGE_SIZE * CLASS_COUNT), bias: storedFloatsSchema(CLASS_COUNT) })
+  .strict();
 
 export interface ModelRegistry {
+  // Rejects with a StorageError when the model could not be written; it is then not registered.
   add(summary: ModelSummary, params: Parameters): Promise<void>;
   get(id: string): ModelSummary | undefined;
   parameters(id: string): Parameters | undefined;
@@ -14,26 +19,37 @@ export interface ModelRegistry {
   newest(): ModelSummary | undefined;
   // Newest first.
   list(): ModelSummary[];
+  // False when there was no such model.
+  remove(id: string): Promise<boolean>;
+  // Removes the models the retention policy no longer keeps (also done after every add); how many.
+  prune(now?: number): Promise<number>;
+  // Called with the id of every model removed (caches keyed by model drop it).
+  onRemoved(listener: (id: string) => void): void;
 }
 
-export async function openModelRegistry(store: StateStore, warn: (message: string) => void): Promise<ModelRegistry> {
+const newestFirst = (a: ModelSummary, b: ModelSummary) =>
+  a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1;
+
+// Keeps the models in memory (W and b are 31 KB each) and on disk, within `retention`:
+// the oldest beyond its count, and those past its age, are removed (the newest never is).
+export async function openModelRegistry(store: StateStore, retention: Retention): Promise<ModelRegistry> {
   const summaries = new Map<string, ModelSummary>();
   const parameters = new Map<string, Parameters>();
-  const stored = await store.list('models', storedModelSchema, (file, problem) => warn(`ignoring unreadable model ${file}: ${problem}`));
-  for (const { weights, bias, ...summary } of stored) {
+  const removedListeners: Array<(id: string) => void> = [];
+  for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) {
     summaries.set(summary.id, summary);
-    parameters.set(summary.id, { weights: decodeFloats(weights), bias: decodeFloats(bias) });
+    parameters.set(summary.id, { weights, bias });
   }
   // Newest first, sorted once per change rather than on every /predict.
   let sorted: ModelSummary[] | undefined;
-  const ordered = () =>
-    (sorted ??= [...summaries.values()].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1)));
-  return {
+  const ordered = () => (sorted ??= [...summaries.values()].sort(newestFirst));
+  const registry: ModelRegistry = {
     async add(summary, params) {
       await store.put('models', summary.id, { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) });
       summaries.set(summary.id, summary);
       parameters.set(summary.id, params);
       sorted = undefined;
+      await registry.prune();
     },
     get: (id) => summaries.get(id),
     parameters: (id) => parameters.get(id),
@@ -45,5 +61,22 @@ export async function openModelRegistry(store: StateStore, warn: (message: strin
     },
     newest: () => ordered()[0],
     list: () => [...ordered()],
+    async remove(id) {
+      if (!summaries.has(id)) return false;
+      summaries.delete(id);
+      parameters.delete(id);
+      sorted = undefined;
+      for (const listener of removedListeners) listener(id);
+      await store.remove('models', id);
+      return true;
+    },
+    onRemoved: (listener) => void removedListeners.push(listener),
+    async prune(now = Date.now()) {
+      const oldestFirst = ordered().slice(1).reverse();
+      const dropped = expired(oldestFirst, { ...retention, maxCount: retention.maxCount - 1 }, (model) => model.createdAt, now);
+      for (const model of dropped) await registry.remove(model.id);
+      return dropped.length;
+    },
   };
+  return registry;
 }

@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { argmaxRow } from '../engine/ops/argmax.js';
 import { CLASS_COUNT, IMAGE_SIZE, predictProbabilities, type Parameters } from '../engine/softmax-regression.js';
 import type { LabelledImages } from '../engine/train.js';
 import { ApiError, errorBodySchema } from '../errors.js';
@@ -20,13 +21,7 @@ export async function evaluateModel(modelId: string, params: Parameters, split: 
     const n = Math.min(SLICE, split.count - start);
     pixels.set(split.images.subarray(start * IMAGE_SIZE, (start + n) * IMAGE_SIZE));
     const probabilities = predictProbabilities(params, pixels, n);
-    for (let i = 0; i < n; i++) {
-      let predicted = 0;
-      for (let c = 1; c < CLASS_COUNT; c++) {
-        if (probabilities[i * CLASS_COUNT + c] > probabilities[i * CLASS_COUNT + predicted]) predicted = c;
-      }
-      confusionMatrix[split.labels[start + i]][predicted]++;
-    }
+    for (let i = 0; i < n; i++) confusionMatrix[split.labels[start + i]][argmaxRow(probabilities, i * CLASS_COUNT, CLASS_COUNT)]++;
     await nextTurn();
   }
   const correct = confusionMatrix.reduce((sum, row, c) => sum + row[c], 0);
@@ -48,6 +43,7 @@ const evaluationRoutes: FastifyPluginAsyncZod = async (app) => {
   // A model never changes once trained, so its evaluation is computed once (concurrent
   // first requests share the computation).
   const cache = new Map<string, Promise<Evaluation>>();
+  app.models.onRemoved((id) => cache.delete(id));
 
   app.get('/models/:id/evaluation', {
     schema: {

@@ -7,7 +7,12 @@ const readinessSchema = z
   .object({
     status: z.literal('ready'),
     dataset: z.object({ name: z.string(), train: z.number().int(), test: z.number().int() }),
-    pool: z.object({ threads: z.number().int(), runningJobs: z.number().int(), queuedJobs: z.number().int() }),
+    pool: z.object({
+      threads: z.number().int(),
+      kernels: z.enum(['simd', 'typescript']),
+      runningJobs: z.number().int(),
+      queuedJobs: z.number().int(),
+    }),
   })
   .meta({ id: 'Readiness' });
 
@@ -18,19 +23,24 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/readyz', {
     schema: {
-      summary: 'Readiness: dataset loaded, every training worker up, accepting jobs (503 STARTING before, SHUTTING_DOWN after).',
+      summary:
+        'Readiness: dataset loaded, every training worker up, storage writable, accepting jobs (503 STARTING before, ' +
+        'SHUTTING_DOWN after; 507 while the data directory cannot be written).',
       tags: ['operations'],
-      response: { 200: readinessSchema, 503: errorBodySchema },
+      response: { 200: readinessSchema, 503: errorBodySchema, 507: errorBodySchema },
     },
   }, async (_request, reply) => {
     if (!app.jobs.isAccepting()) return reply.code(503).send(errorBody('SHUTTING_DOWN', 'the service is shutting down'));
-    if (!app.poolWarm()) {
-      return reply.code(503).send(errorBody('STARTING', 'the training workers are starting; jobs submitted now wait for them'));
+    const runtime = app.runtime.status();
+    if (!runtime.ready) {
+      return reply.code(503).send(errorBody('STARTING', runtime.problem ?? 'the training workers are starting; jobs submitted now wait for them'));
     }
+    const storage = await app.store.health();
+    if (!storage.ok) return reply.code(507).send(errorBody(storage.code, `${storage.message}; new jobs are refused until it can write again`));
     return {
       status: 'ready' as const,
       dataset: { name: app.dataset.name, train: app.dataset.train.count, test: app.dataset.test.count },
-      pool: { threads: app.pool.threads.length, runningJobs: app.jobs.runningCount(), queuedJobs: app.jobs.queueDepth() },
+      pool: { threads: runtime.threads, kernels: runtime.kernels, runningJobs: app.jobs.runningCount(), queuedJobs: app.jobs.queueDepth() },
     };
   });
 };

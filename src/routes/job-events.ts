@@ -98,8 +98,8 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number }> = asy
       if (event.type === 'end') socket.close(CLOSE_NORMAL, `job ${event.status}`);
     };
     // Snapshot and subscription happen in one tick of the event loop: nothing is missed or repeated.
-    for (const event of app.jobs.snapshotEvents(job)) deliver(event);
-    if (socket.readyState === socket.OPEN) unsubscribe = app.jobs.subscribe(job.id, deliver);
+    for (const event of app.jobs.events.snapshot(job)) deliver(event);
+    if (socket.readyState === socket.OPEN) unsubscribe = app.jobs.events.subscribe(job.id, deliver);
   });
 };
 

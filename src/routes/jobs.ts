@@ -1,37 +1,38 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ApiError, errorBodySchema } from '../errors.js';
-import { createJobBodySchema, jobListSchema, jobParamsSchema, jobSchema, listQuerySchema } from '../schemas/jobs.js';
+import { jobListQuerySchema, jobListSchema, jobParamsSchema, jobSchema } from '../schemas/jobs.js';
+import { hyperparametersInputSchema } from '../schemas/training.js';
 
 const jobRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, options) => {
   app.post('/jobs', {
     schema: {
       summary: 'Submit a training job (softmax regression on Fashion-MNIST).',
+      description: 'Every field is optional (no body at all means every default); unknown fields are refused.',
       tags: ['jobs'],
-      body: createJobBodySchema.prefault({}),
-      response: { 202: jobSchema, 400: errorBodySchema, 415: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
-    },
-    // No body at all means every default, like an empty object.
-    preValidation: async (request) => {
-      (request as { body: unknown }).body ??= {};
+      body: hyperparametersInputSchema(options.maxEpochs).meta({ id: 'CreateJob' }),
+      response: {
+        202: jobSchema,
+        400: errorBodySchema,
+        415: errorBodySchema,
+        429: errorBodySchema,
+        503: errorBodySchema,
+        507: errorBodySchema,
+      },
     },
   }, async (request, reply) => {
-    if (request.body.epochs !== undefined && request.body.epochs > options.maxEpochs) {
-      throw new ApiError('VALIDATION_FAILED', `invalid request: body.epochs: at most ${options.maxEpochs} epochs on this service`, [
-        { path: 'body.epochs', message: `must be ≤ ${options.maxEpochs}` },
-      ]);
-    }
-    const job = app.jobs.create(request.body);
+    const job = await app.jobs.create(request.body);
     return reply.code(202).header('location', `/jobs/${job.id}`).send(job);
   });
 
   app.get('/jobs', {
     schema: {
-      summary: 'List jobs, newest first.',
+      summary: 'List jobs, newest first: summaries, or whole jobs with ?include=metrics.',
       tags: ['jobs'],
-      querystring: listQuerySchema,
+      querystring: jobListQuerySchema,
       response: { 200: jobListSchema, 400: errorBodySchema },
     },
-  }, async (request) => app.jobs.list(request.query.limit, request.query.cursor));
+  }, async (request) => app.jobs.list(request.query.limit, request.query.cursor, request.query.include === 'metrics'));
 
   app.get('/jobs/:id', {
     schema: {
@@ -54,6 +55,18 @@ const jobRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, opti
       response: { 200: jobSchema, 404: errorBodySchema, 409: errorBodySchema },
     },
   }, async (request) => app.jobs.cancel(request.params.id));
+
+  app.delete('/jobs/:id', {
+    schema: {
+      summary: 'Delete a finished job (its record and any checkpoint; its model stays). 409 while it is queued or running.',
+      tags: ['jobs'],
+      params: jobParamsSchema,
+      response: { 204: z.null().describe('Deleted.'), 404: errorBodySchema, 409: errorBodySchema },
+    },
+  }, async (request, reply) => {
+    await app.jobs.delete(request.params.id);
+    return reply.code(204).send(null);
+  });
 };
 
 export default jobRoutes;

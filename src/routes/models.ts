@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { paginate } from '../jobs/pagination.js';
 import { listQuerySchema } from '../schemas/jobs.js';
@@ -28,6 +29,18 @@ const modelRoutes: FastifyPluginAsyncZod = async (app) => {
     const model = app.models.full(request.params.id);
     if (!model) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${request.params.id}`);
     return model;
+  });
+
+  app.delete('/models/:id', {
+    schema: {
+      summary: 'Delete a model. /predict then defaults to the newest model left; the job that trained it keeps its record.',
+      tags: ['models'],
+      params: modelParamsSchema,
+      response: { 204: z.null().describe('Deleted.'), 404: errorBodySchema },
+    },
+  }, async (request, reply) => {
+    if (!(await app.models.remove(request.params.id))) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${request.params.id}`);
+    return reply.code(204).send(null);
   });
 };
 

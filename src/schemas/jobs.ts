@@ -1,53 +1,48 @@
 import { z } from 'zod';
 import { jobErrorCodes } from '../errors.js';
-import { epochMetricsSchema } from '../protocol.js';
-import { hyperparametersSchema } from './hyperparameters.js';
+import { epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export const finishedStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-export const createJobBodySchema = hyperparametersSchema.meta({ id: 'CreateJob' });
-
-export const resolvedHyperparametersSchema = z
-  .object({
-    epochs: z.number().int(),
-    batchSize: z.number().int(),
-    lr: z.number(),
-    initStd: z.number(),
-    seed: z.number().int(),
-    momentum: z.number(),
-    weightDecay: z.number(),
-  })
-  .meta({ id: 'Hyperparameters' });
+const jobFields = {
+  id: z.string().regex(/^job_[a-z0-9]+$/),
+  status: jobStatusSchema,
+  hyperparameters: hyperparametersSchema,
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+  epochsDone: z.number().int().min(0),
+  epochsTotal: z.number().int().min(1),
+  modelId: z.string().nullable(),
+  error: z
+    .object({ code: z.enum(jobErrorCodes), message: z.string() })
+    .strict()
+    .nullable()
+    .describe(
+      'Why a failed job stopped: DIVERGED (the training loss stopped being a finite number: lower lr or ' +
+        'weightDecay), WORKER_CRASHED (its worker thread died), STORAGE_FULL or STORAGE_FAILED (its checkpoint or ' +
+        'model could not be written) or TRAINING_FAILED (any other error in training).',
+    ),
+};
 
 export const jobSchema = z
-  .object({
-    id: z.string(),
-    status: jobStatusSchema,
-    hyperparameters: resolvedHyperparametersSchema,
-    createdAt: z.iso.datetime(),
-    startedAt: z.iso.datetime().nullable(),
-    finishedAt: z.iso.datetime().nullable(),
-    epochsDone: z.number().int().min(0),
-    epochsTotal: z.number().int().min(1),
-    metrics: z.array(epochMetricsSchema),
-    modelId: z.string().nullable(),
-    error: z
-      .object({
-        code: z.enum(jobErrorCodes),
-        message: z.string(),
-      })
-      .nullable()
-      .describe(
-        'Why a failed job stopped: DIVERGED (the training loss stopped being a finite number: lower lr or ' +
-          'weightDecay), WORKER_CRASHED (its worker thread died) or TRAINING_FAILED (any other error in training).',
-      ),
-  })
+  .object({ ...jobFields, metrics: z.array(epochMetricsSchema).describe('Every finished epoch, in order.') })
+  .strict()
   .meta({ id: 'Job' });
 
 export type Job = z.infer<typeof jobSchema>;
+
+// A job in a listing: everything but the per-epoch history, which can be long (GET /jobs/:id
+// or ?include=metrics gives it).
+export const jobSummarySchema = z
+  .object({ ...jobFields, latestMetrics: epochMetricsSchema.nullable().describe('The last finished epoch, if any.') })
+  .strict()
+  .meta({ id: 'JobSummary' });
+
+export type JobSummary = z.infer<typeof jobSummarySchema>;
 
 export const jobParamsSchema = z.object({ id: z.string().min(1).max(100) });
 
@@ -58,11 +53,17 @@ export const listQuerySchema = z
   })
   .strict();
 
+export const jobListQuerySchema = listQuerySchema
+  .extend({
+    include: z.literal('metrics').optional().describe('`metrics`: list whole jobs, each with its per-epoch history.'),
+  })
+  .strict();
+
 export const jobListSchema = z
-  .object({ jobs: z.array(jobSchema), nextCursor: z.string().nullable() })
+  .object({ jobs: z.array(z.union([jobSummarySchema, jobSchema])), nextCursor: z.string().nullable() })
   .meta({ id: 'JobList' });
 
-// WebSocket messages of GET /jobs/:id/events, in the order a client sees them.
+// Messages of GET /jobs/:id/events, in the order a client sees them.
 export const jobEventSchema = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('status'), status: jobStatusSchema, job: jobSchema }),

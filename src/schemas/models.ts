@@ -1,14 +1,13 @@
 import { z } from 'zod';
-import { epochMetricsSchema } from '../protocol.js';
-import { resolvedHyperparametersSchema } from './jobs.js';
+import { epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 export const modelSummarySchema = z
   .object({
-    id: z.string(),
+    id: z.string().regex(/^model_[a-z0-9]+$/),
     jobId: z.string(),
     dataset: z.literal('fashion-mnist'),
     createdAt: z.iso.datetime(),
-    hyperparameters: resolvedHyperparametersSchema,
+    hyperparameters: hyperparametersSchema,
     metrics: epochMetricsSchema.describe('Metrics of the final epoch.'),
     classNames: z.array(z.string()).length(10),
   })

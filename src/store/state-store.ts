@@ -1,29 +1,43 @@
-import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { writeFileAtomic, removeStaleTemporaries } from './atomic-file.js';
+import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
+import { StorageError, storageHealth, type StorageHealth } from './storage-health.js';
 
 export type Collection = 'jobs' | 'models' | 'checkpoints';
 
 export interface StateStore {
   readonly directory: string;
+  // Rejects with a StorageError when the document could not be written (the old one stays).
   put(collection: Collection, id: string, value: unknown): Promise<void>;
   remove(collection: Collection, id: string): Promise<void>;
+  // A document that fails its schema is moved aside (see list) and reads as absent.
   get<T extends z.ZodType>(collection: Collection, id: string, schema: T): Promise<z.output<T> | undefined>;
-  list<T extends z.ZodType>(collection: Collection, schema: T, onInvalid: (file: string, problem: string) => void): Promise<z.output<T>[]>;
+  // Every valid document; each invalid one is reported, moved to quarantine/<collection>/ and never returned.
+  list<T extends z.ZodType>(collection: Collection, schema: T): Promise<z.output<T>[]>;
+  // Whether writes work now: after a failed write, checks again (at most once a second).
+  health(): Promise<StorageHealth>;
+  // Resolves once every write started so far has finished.
+  flush(): Promise<void>;
+}
+
+export interface StateStoreOptions {
+  // Told about every document moved to quarantine.
+  onInvalid: (problem: { file: string; movedTo: string; problem: string }) => void;
 }
 
 const safeId = /^[A-Za-z0-9_-]+$/;
+const collections: Collection[] = ['jobs', 'models', 'checkpoints'];
 
 // JSON documents under DATA_DIR/<collection>/<id>.json. Writes to one document are
 // serialised, so an older write can never land after a newer one.
-export async function openStateStore(directory: string): Promise<StateStore> {
-  const collections: Collection[] = ['jobs', 'models', 'checkpoints'];
+export async function openStateStore(directory: string, options: StateStoreOptions): Promise<StateStore> {
   for (const collection of collections) {
     await mkdir(path.join(directory, collection), { recursive: true });
     await removeStaleTemporaries(path.join(directory, collection));
   }
   const pending = new Map<string, Promise<void>>();
+  const health = storageHealth(directory);
   const fileOf = (collection: Collection, id: string) => {
     if (!safeId.test(id)) throw new Error(`unsafe document id ${JSON.stringify(id)}`);
     return path.join(directory, collection, `${id}.json`);
@@ -36,50 +50,63 @@ export async function openStateStore(directory: string): Promise<StateStore> {
     }).catch(() => undefined);
     return next;
   };
+  // Moved aside, not deleted: a person may want to look at it (or repair it and move it back).
+  const quarantine = async (collection: Collection, file: string, problem: string) => {
+    const movedTo = path.join(directory, 'quarantine', collection, `${path.basename(file, '.json')}.${Date.now()}.json`);
+    try {
+      await mkdir(path.dirname(movedTo), { recursive: true });
+      await rename(file, movedTo);
+      options.onInvalid({ file, movedTo, problem });
+    } catch (error) {
+      options.onInvalid({ file, movedTo: `nowhere (${(error as Error).message}); it stays and is ignored`, problem });
+    }
+  };
+  const read = async <T extends z.ZodType>(collection: Collection, file: string, schema: T): Promise<z.output<T> | undefined> => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    let problem: string;
+    try {
+      const parsed = schema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data;
+      problem = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`).join('; ');
+    } catch (error) {
+      problem = `not JSON: ${(error as Error).message}`;
+    }
+    await quarantine(collection, file, problem);
+    return undefined;
+  };
   return {
     directory,
     put: (collection, id, value) => {
       const file = fileOf(collection, id);
       const contents = JSON.stringify(value);
-      return serialise(file, () => writeFileAtomic(file, contents));
+      return serialise(file, () =>
+        writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
+          throw health.failed(new StorageError(error, `writing ${collection}/${id}`));
+        }));
     },
     remove: (collection, id) => {
       const file = fileOf(collection, id);
       return serialise(file, () => rm(file, { force: true }));
     },
-    get: async (collection, id, schema) => {
-      if (!safeId.test(id)) return undefined;
-      try {
-        return schema.parse(JSON.parse(await readFile(fileOf(collection, id), 'utf8')));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
-      }
-    },
-    list: async (collection, schema, onInvalid) => {
+    get: async (collection, id, schema) => (safeId.test(id) ? read(collection, fileOf(collection, id), schema) : undefined),
+    list: async (collection, schema) => {
       const names = (await readdir(path.join(directory, collection))).filter((name) => name.endsWith('.json'));
       const documents = [];
       for (const name of names) {
-        const file = path.join(directory, collection, name);
-        try {
-          documents.push(schema.parse(JSON.parse(await readFile(file, 'utf8'))));
-        } catch (error) {
-          onInvalid(file, (error as Error).message);
-        }
+        const document = await read(collection, path.join(directory, collection, name), schema);
+        if (document !== undefined) documents.push(document);
       }
       return documents;
     },
+    health: () => health.check(),
+    flush: async () => {
+      while (pending.size > 0) await Promise.allSettled([...pending.values()]);
+    },
   };
-}
-
-// Float32Array ⇄ base64 of its little-endian bytes: exact, and compact in JSON.
-export function encodeFloats(values: Float32Array): string {
-  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
-}
-
-export function decodeFloats(text: string): Float32Array {
-  const bytes = Buffer.from(text, 'base64');
-  const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
 }

@@ -22,7 +22,7 @@ describe('restarting on the same DATA_DIR', () => {
 
     const second = await testApp({ DATA_DIR: dataDir.path });
     apps.push(second);
-    const listed = (await second.inject({ method: 'GET', url: '/jobs' })).json();
+    const listed = (await second.inject({ method: 'GET', url: '/jobs?include=metrics' })).json();
     expect(listed.jobs).toHaveLength(1);
     expect(listed.jobs[0]).toEqual(job);
     const models = (await second.inject({ method: 'GET', url: '/models' })).json();

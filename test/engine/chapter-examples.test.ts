@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { accuracyCount } from '../../src/engine/argmax.js';
-import { nllLoss } from '../../src/engine/cross-entropy.js';
-import { log } from '../../src/engine/elementwise.js';
-import { softmax } from '../../src/engine/softmax.js';
-import { sum } from '../../src/engine/sum.js';
+import { accuracyCount } from '../../src/engine/ops/argmax.js';
+import { nllLoss } from '../../src/engine/ops/cross-entropy.js';
+import { log } from '../../src/engine/ops/elementwise.js';
+import { softmax } from '../../src/engine/ops/softmax.js';
+import { sum } from '../../src/engine/ops/sum.js';
 import { createRandom, normal } from '../../src/engine/random.js';
-import { tensor, toArray, zeros } from '../../src/engine/tensor.js';
+import { tensor, toArray, zeros } from '../../src/engine/ops/tensor.js';
 
 // The small examples of D2L §3.6, with the values the chapter prints.
 describe('the chapter’s own examples', () => {

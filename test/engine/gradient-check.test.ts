@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { addRowVector } from '../../src/engine/add.js';
-import { crossEntropy } from '../../src/engine/cross-entropy.js';
-import { matmul } from '../../src/engine/matmul.js';
+import { addRowVector } from '../../src/engine/ops/add.js';
+import { crossEntropy } from '../../src/engine/ops/cross-entropy.js';
+import { matmul } from '../../src/engine/ops/matmul.js';
 import { createRandom, normal } from '../../src/engine/random.js';
-import { softmax } from '../../src/engine/softmax.js';
-import { zeros, type Tensor } from '../../src/engine/tensor.js';
+import { softmax } from '../../src/engine/ops/softmax.js';
+import { zeros, type Tensor } from '../../src/engine/ops/tensor.js';
 
 // Central differences in float64 (in float32 a small epsilon drowns in rounding) against
 // the analytic gradient the training step uses: dL/dW = Xᵀ(softmax − onehot)/n, dL/db = mean(softmax − onehot).

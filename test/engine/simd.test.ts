@@ -5,14 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT, type Dataset } from '../../src/data/fashion-mnist.js';
 import { instantiateKernels, simdSupported, type Kernels } from '../../src/engine/simd/kernels.js';
 import { SimdArena, SLOT_BYTES, slotAt, type SimdShared } from '../../src/engine/simd/memory.js';
+import { typescriptBackend } from '../../src/engine/backend.js';
+import { simdBackend } from '../../src/engine/simd/backend.js';
 import { Command } from '../../src/engine/simd/team.js';
-import { createSimdEpochRunner } from '../../src/engine/simd/trainer.js';
-import {
-  CLASS_COUNT,
-  evaluateCorrect,
-  IMAGE_SIZE,
-  predictProbabilities,
-} from '../../src/engine/softmax-regression.js';
+import { CLASS_COUNT, evaluateCorrect, IMAGE_SIZE, predictProbabilities } from '../../src/engine/softmax-regression.js';
 import {
   initTrainingState,
   runEpoch,
@@ -66,7 +62,7 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
   });
 
   const simdRunner = (helpers: number, threads: number, slotIndex = 0) =>
-    createSimdEpochRunner({ memory: shared.memory, layout: shared.layout, team: teams[helpers].team, slotIndex, threads: () => threads });
+    simdBackend({ memory: shared.memory, layout: shared.layout, team: teams[helpers].team, slotIndex, threads: () => threads });
 
   it('simdSupported() is true on this Node', () => {
     expect(simdSupported()).toBe(true);
@@ -95,8 +91,8 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     expect(TRAIN_COUNT % hyperparameters.batchSize).not.toBe(0);
     const ts = initTrainingState(hyperparameters);
     const simd = initTrainingState(hyperparameters);
-    runEpoch(ts, dataset.train, dataset.test);
-    simdRunner(0, 1)(simd);
+    runEpoch(ts, typescriptBackend(dataset));
+    runEpoch(simd, simdRunner(0, 1));
     if (hyperparameters === defaults) trainedTs = ts;
 
     expect(simd.metrics).toHaveLength(1);
@@ -114,13 +110,16 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     };
     measured.push(`TS vs SIMD, ${name}: ts=${JSON.stringify(withoutSeconds([a])[0])} simd=${JSON.stringify(withoutSeconds([b])[0])} `
       + `max diffs ${JSON.stringify(diffs)}; seconds ts ${a.seconds.toFixed(2)} simd ${b.seconds.toFixed(2)}`);
-    expect(diffs.trainLoss).toBeLessThan(1e-4);
-    expect(diffs.trainAcc).toBeLessThan(1e-4);
-    expect(diffs.testAcc).toBeLessThan(1e-4 + 1e-12); // at most one test image of 10000
-    expect(diffs.weights).toBeLessThan(1e-4);
-    expect(diffs.bias).toBeLessThan(1e-4);
-    expect(diffs.velocityWeights).toBeLessThan(1e-4);
-    expect(diffs.velocityBias).toBeLessThan(1e-4);
+    // The README's claim: the two kernel sets agree within 2e-7 after a real epoch (float32
+    // sums in another order: a few units in the last place), and classify the same images
+    // but for a near-tie or two.
+    expect(diffs.trainLoss).toBeLessThan(1e-7);
+    expect(diffs.trainAcc).toBeLessThanOrEqual(2 / 60000);
+    expect(diffs.testAcc).toBeLessThanOrEqual(1 / 10000 + 1e-12);
+    expect(diffs.weights).toBeLessThan(2e-7);
+    expect(diffs.bias).toBeLessThan(2e-7);
+    expect(diffs.velocityWeights).toBeLessThan(2e-7);
+    expect(diffs.velocityBias).toBeLessThan(2e-7);
     // It learned something (9 batches of 7000 learn less than 235 of 256).
     expect(b.trainAcc).toBeGreaterThan(0.5);
     expect(b.testAcc).toBeGreaterThan(0.5);
@@ -145,7 +144,7 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
   it.each(threadCases)('is bit-identical with 1, 2 and 3 threads ($name)', ({ hyperparameters }) => {
     const run = (helpers: number, threads: number, slotIndex: number) => {
       const state = initTrainingState(hyperparameters);
-      const { stopped } = train(state, dataset, {}, simdRunner(helpers, threads, slotIndex));
+      const { stopped } = train(state, simdRunner(helpers, threads, slotIndex));
       expect(stopped).toBe(false);
       return state;
     };
@@ -168,7 +167,7 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
   const trainedInSlot = () => {
     const state = trainedTs ?? initTrainingState(defaults);
     if (!trainedTs) {
-      runEpoch(state, dataset.train, dataset.test);
+      runEpoch(state, typescriptBackend(dataset));
       trainedTs = state;
     }
     const slot = slotAt(shared.layout.slotBase + (SLOTS - 1) * SLOT_BYTES);

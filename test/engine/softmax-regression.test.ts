@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { addRowVector } from '../../src/engine/add.js';
-import { accuracyCount } from '../../src/engine/argmax.js';
-import { crossEntropy } from '../../src/engine/cross-entropy.js';
-import { matmul } from '../../src/engine/matmul.js';
+import { addRowVector } from '../../src/engine/ops/add.js';
+import { accuracyCount } from '../../src/engine/ops/argmax.js';
+import { crossEntropy } from '../../src/engine/ops/cross-entropy.js';
+import { matmul } from '../../src/engine/ops/matmul.js';
 import { createRandom, normal } from '../../src/engine/random.js';
-import { sgd } from '../../src/engine/sgd.js';
-import { softmax } from '../../src/engine/softmax.js';
+import { sgd } from '../../src/engine/ops/sgd.js';
+import { softmax } from '../../src/engine/ops/softmax.js';
 import {
   CLASS_COUNT,
   createScratch,
@@ -15,7 +15,7 @@ import {
   trainBatch,
   type Parameters,
 } from '../../src/engine/softmax-regression.js';
-import { fromData, zeros } from '../../src/engine/tensor.js';
+import { fromData, zeros } from '../../src/engine/ops/tensor.js';
 
 // The fused kernels the loop runs must equal the same step composed from the separate ops.
 describe('fused softmax-regression kernels against the reference ops', () => {

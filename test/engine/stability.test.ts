@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropy } from '../../src/engine/cross-entropy.js';
-import { exp } from '../../src/engine/elementwise.js';
-import { logSoftmax, softmax } from '../../src/engine/softmax.js';
-import { tensor, toArray } from '../../src/engine/tensor.js';
+import { crossEntropy } from '../../src/engine/ops/cross-entropy.js';
+import { exp } from '../../src/engine/ops/elementwise.js';
+import { logSoftmax, softmax } from '../../src/engine/ops/softmax.js';
+import { tensor, toArray } from '../../src/engine/ops/tensor.js';
 
 const rowSums = (values: Float32Array | Float64Array, width: number) =>
   Array.from({ length: values.length / width }, (_, i) => Array.from(values.subarray(i * width, (i + 1) * width)).reduce((a, b) => a + b, 0));

@@ -1,11 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadFashionMnist, type Dataset } from '../../src/data/fashion-mnist.js';
+import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
+import { typescriptBackend } from '../../src/engine/backend.js';
 import {
   batchesPerEpoch,
   initTrainingState,
   runEpoch,
   train,
   TrainingDiverged,
+  type EpochBackend,
   type Hyperparameters,
   type TrainingState,
 } from '../../src/engine/train.js';
@@ -20,14 +22,15 @@ const copyState = (state: TrainingState): TrainingState => structuredClone({
 });
 
 describe('training on the real Fashion-MNIST', () => {
-  let dataset: Dataset;
+  // The TypeScript kernels (the reference); test/engine/simd.test.ts holds the SIMD ones to them.
+  let backend: EpochBackend;
   beforeAll(async () => {
-    dataset = await loadFashionMnist();
+    backend = typescriptBackend(await loadFashionMnist());
   });
 
   it('reproduces the chapter: 10 epochs with the defaults end at loss ≤ 0.46, train acc ≥ 0.84, test acc ≥ 0.82', () => {
     let batches = 0;
-    const { state, stopped } = train(initTrainingState(defaults), dataset, { onBatch: () => batches++ });
+    const { state, stopped } = train(initTrainingState(defaults), backend, { onBatch: () => batches++ });
     expect(stopped).toBe(false);
     expect(batches).toBe(10 * 235);
     expect(state.metrics.map((m) => m.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -49,9 +52,9 @@ describe('training on the real Fashion-MNIST', () => {
 
   it('is reproducible: the same seed gives bit-identical metrics and weights, another seed does not', () => {
     const short = { ...defaults, epochs: 2 };
-    const a = train(initTrainingState(short), dataset).state;
-    const b = train(initTrainingState(short), dataset).state;
-    const c = train(initTrainingState({ ...short, seed: 2 }), dataset).state;
+    const a = train(initTrainingState(short), backend).state;
+    const b = train(initTrainingState(short), backend).state;
+    const c = train(initTrainingState({ ...short, seed: 2 }), backend).state;
     expect(withoutSeconds(b)).toEqual(withoutSeconds(a));
     expect(Buffer.from(b.params.weights.buffer).equals(Buffer.from(a.params.weights.buffer))).toBe(true);
     expect(Array.from(b.params.bias)).toEqual(Array.from(a.params.bias));
@@ -60,18 +63,18 @@ describe('training on the real Fashion-MNIST', () => {
 
   it('resumes from a saved state exactly where it stopped (momentum and weight decay included)', () => {
     const hyperparameters = { ...defaults, epochs: 3, momentum: 0.9, lr: 0.01, weightDecay: 0.0005, seed: 5 };
-    const straight = train(initTrainingState(hyperparameters), dataset).state;
+    const straight = train(initTrainingState(hyperparameters), backend).state;
     const first = initTrainingState(hyperparameters);
-    runEpoch(first, dataset.train, dataset.test);
-    runEpoch(first, dataset.train, dataset.test);
-    const resumed = train(copyState(first), dataset).state;
+    runEpoch(first, backend);
+    runEpoch(first, backend);
+    const resumed = train(copyState(first), backend).state;
     expect(withoutSeconds(resumed)).toEqual(withoutSeconds(straight));
     expect(Array.from(resumed.params.weights)).toEqual(Array.from(straight.params.weights));
   });
 
   it('stops before the next batch when asked', () => {
     let batches = 0;
-    const { state, stopped } = train(initTrainingState(defaults), dataset, { onBatch: () => batches++, shouldStop: () => batches >= 10 });
+    const { state, stopped } = train(initTrainingState(defaults), backend, { onBatch: () => batches++, shouldStop: () => batches >= 10 });
     expect(stopped).toBe(true);
     expect(batches).toBe(10);
     expect(state.metrics).toEqual([]);
@@ -82,7 +85,7 @@ describe('training on the real Fashion-MNIST', () => {
     const reported: number[] = [];
     let thrown: unknown;
     try {
-      train(initTrainingState({ ...defaults, epochs: 3, lr: 10, weightDecay: 1 }), dataset, { onEpoch: (m) => reported.push(m.trainLoss) });
+      train(initTrainingState({ ...defaults, epochs: 3, lr: 10, weightDecay: 1 }), backend, { onEpoch: (m) => reported.push(m.trainLoss) });
     } catch (error) {
       thrown = error;
     }

@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import { loadFashionMnist, type Dataset } from '../../src/data/fashion-mnist.js';
+import { HOLD_READY_ENV } from '../fixtures/faults.js';
 
 let dataset: Promise<Dataset> | undefined;
 
@@ -18,8 +19,9 @@ export async function temporaryDirectory(): Promise<{ path: string; remove: () =
   return { path: directory, remove: () => rm(directory, { recursive: true, force: true }) };
 }
 
-// A ready app on a fresh DATA_DIR (unless one is given) with the shared dataset, quiet logs.
-export async function testApp(options: AppOptions = {}): Promise<FastifyInstance> {
+// A ready app (its training workers up) on a fresh DATA_DIR (unless one is given) with the
+// shared dataset, quiet logs.
+export async function testApp(options: AppOptions = {}, { waitForWorkers = true } = {}): Promise<FastifyInstance> {
   const app = await buildApp({
     DATA_DIR: options.DATA_DIR ?? (await temporaryDirectory()).path,
     POOL_SIZE: 1,
@@ -28,6 +30,7 @@ export async function testApp(options: AppOptions = {}): Promise<FastifyInstance
     ...options,
   });
   await app.ready();
+  if (waitForWorkers) await app.runtime.ready;
   return app;
 }
 
@@ -39,5 +42,36 @@ export async function waitForJob(app: FastifyInstance, id: string, timeoutMs = 6
     if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// The fault-injecting worker entry (test/fixtures/faulty-train-worker.ts): TypeScript, like
+// workers/train.ts under the sources, so it needs tsx's loader.
+export const faultyWorker = {
+  filename: new URL('../fixtures/faulty-train-worker.ts', import.meta.url).href,
+  execArgv: ['--import', 'tsx'],
+};
+
+// An app whose training workers stay "starting" until release() is called: readiness is
+// then observed, not hoped for (a real worker is up within a second).
+export async function heldApp(options: AppOptions = {}): Promise<{ app: FastifyInstance; release: () => Promise<void> }> {
+  const gateDirectory = await temporaryDirectory();
+  const gate = path.join(gateDirectory.path, 'release');
+  // Workers copy the environment when they start, which buildApp does.
+  process.env[HOLD_READY_ENV] = gate;
+  try {
+    const app = await buildApp({
+      DATA_DIR: options.DATA_DIR ?? (await temporaryDirectory()).path,
+      POOL_SIZE: 1,
+      logger: false,
+      dataset: await sharedDataset(),
+      trainingWorker: faultyWorker,
+      ...options,
+    });
+    app.addHook('onClose', () => gateDirectory.remove());
+    await app.ready();
+    return { app, release: () => writeFile(gate, '') };
+  } finally {
+    delete process.env[HOLD_READY_ENV];
   }
 }

@@ -150,7 +150,7 @@ describe('fuzzing POST /jobs and POST /predict (fast-check, app.inject)', () => 
 
   beforeAll(async () => {
     dataDir = await temporaryDirectory();
-    app = await testApp({ DATA_DIR: dataDir.path, MAX_QUEUED_JOBS: 100_000, MAX_IMAGES_PER_REQUEST: MAX_IMAGES });
+    app = await testApp({ DATA_DIR: dataDir.path, MAX_QUEUED_JOBS: 100_000, MAX_FINISHED_JOBS: 100_000, MAX_IMAGES_PER_REQUEST: MAX_IMAGES });
     const created = await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1, seed: 1 } });
     const job = await waitForJob(app, created.json().id);
     expect(job.status).toBe('succeeded');

@@ -1,25 +1,22 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import {
+  EXIT_CODE,
   EXITING_AFTER_EPOCH_SEED,
   EXITING_SEED,
   FAIL_AT_LOAD_ENV,
   INJECTED_MESSAGE,
+  LOAD_FAILURE_MESSAGE,
   THROWING_SEED,
 } from '../fixtures/faults.js';
-import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
+import { faultyWorker, sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { repositoryRoot } from './server-process.js';
 
-// The fixture is TypeScript, like workers/train.ts under the sources: it needs tsx's loader.
-const faultyWorker = {
-  filename: new URL('../fixtures/faulty-train-worker.ts', import.meta.url).href,
-  execArgv: ['--import', 'tsx'],
-};
 
 // Keeps POSTing /predict over real HTTP until stopped; records every status.
 function hammerPredict(base: string, image: number[]) {
@@ -126,7 +123,7 @@ describe('a training worker that throws or dies (fault-injecting worker entry, P
     const statuses = await hammer.stop();
 
     expect(crashed.status).toBe('failed');
-    expect(crashed.error).toEqual({ code: 'WORKER_CRASHED', message: expect.stringMatching(/exited with code: 1/) });
+    expect(crashed.error).toEqual({ code: 'WORKER_CRASHED', message: expect.stringContaining(`exited with code: ${EXIT_CODE}`) });
     expect(crashed.modelId).toBeNull();
     expect(succeeded.status).toBe('succeeded');
     expect(succeeded.epochsDone).toBe(1);
@@ -149,7 +146,8 @@ describe('a training worker that throws or dies (fault-injecting worker entry, P
     const statuses = await hammer.stop();
 
     expect(crashed.status).toBe('failed');
-    expect(crashed.error).toEqual({ code: 'WORKER_CRASHED', message: expect.stringMatching(/exited/) });
+    expect(crashed.error).toEqual({ code: 'WORKER_CRASHED', message: expect.stringContaining(`exited with code: ${EXIT_CODE}`) });
+    expect(crashed.epochsDone).toBeGreaterThanOrEqual(1); // it died after an epoch, as injected
     expect(crashed.epochsDone).toBeLessThan(5);
     expect(succeeded.status).toBe('succeeded');
     console.log(`[worker-fault] worker died after an epoch: epochsDone ${crashed.epochsDone}, ${JSON.stringify(crashed.error)}; ` +
@@ -174,7 +172,15 @@ describe('a training worker that throws or dies (fault-injecting worker entry, P
 
 describe('a training worker entry that fails as it loads (the app in a child process)', () => {
   // Filled by the first test, checked by the second.
-  let observed: { output: string; exit: { code: number | null; signal: string | null } | null; healthz: number | null } | undefined;
+  let observed:
+    | {
+        output: string;
+        exit: { code: number | null; signal: string | null } | null;
+        healthz: number | null;
+        readyz: { status: number; body: any } | null;
+        fired: string;
+      }
+    | undefined;
 
   it('builds and starts the app while the pool\'s worker fails to load behind it', async () => {
     const dataDir = await temporaryDirectory();
@@ -187,10 +193,11 @@ describe('a training worker entry that fails as it loads (the app in a child pro
     ].join('\n');
     // Launched like src/server.ts (a module file run with tsx's loader), from the temporary directory.
     const launcher = path.join(dataDir.path, 'launch.mts');
+    const faultLog = path.join(dataDir.path, 'fault.log');
     await writeFile(launcher, script);
     const child = spawn(process.execPath, ['--import', 'tsx', launcher], {
       cwd: repositoryRoot,
-      env: { ...process.env, [FAIL_AT_LOAD_ENV]: '1' },
+      env: { ...process.env, [FAIL_AT_LOAD_ENV]: faultLog },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -209,9 +216,15 @@ describe('a training worker entry that fails as it loads (the app in a child pro
       // The worker has long failed by now (it fails within a second of the pool starting).
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3_000))]);
       let healthz: number | null = null;
+      let readyz: { status: number; body: any } | null = null;
       const address = /LISTENING (\S+)/.exec(output)?.[1];
-      if (exit === null && address) healthz = (await fetch(`${address}/healthz`)).status;
-      observed = { output, exit, healthz };
+      if (exit === null && address) {
+        healthz = (await fetch(`${address}/healthz`)).status;
+        const response = await fetch(`${address}/readyz`);
+        readyz = { status: response.status, body: await response.json() };
+      }
+      const fired = await readFile(faultLog, 'utf8').catch(() => '');
+      observed = { output, exit, healthz, readyz, fired };
       console.log(`[worker-fault] app whose worker cannot load: exit ${JSON.stringify(exit)}, /healthz ${healthz}; ` +
         `output: ${output.split('\n').filter((line) => /Error|LISTENING|Emitted/.test(line)).slice(0, 4).join(' | ')}`);
       // The fault did happen: either the process lives on, or it died of the pool's error event.
@@ -232,5 +245,10 @@ describe('a training worker entry that fails as it loads (the app in a child pro
     if (!observed) throw new Error('the previous test did not run');
     expect(observed.exit).toBeNull();
     expect(observed.healthz).toBe(200);
+    // The injected fault did fire (the entry noted it as it threw), the worker never came up,
+    // and readiness says so.
+    expect(observed.fired).toContain(LOAD_FAILURE_MESSAGE);
+    expect(observed.readyz?.status).toBe(503);
+    expect(observed.readyz?.body.error.message).toMatch(/a training worker could not start/);
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
+import { heldApp, sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { expectError } from '../helpers/errors.js';
 
 describe('operations routes', () => {
@@ -29,30 +29,35 @@ describe('operations routes', () => {
     });
     await early.ready(); // the worker takes a good half second more to load
     await early.close();
-    await early.poolWarming;
+    await early.runtime.ready;
     await dataDir.remove();
     expect(lines.map((line) => JSON.parse(line).level).filter((level) => level >= 50)).toEqual([]);
   });
 
   it('GET /readyz answers 503 STARTING until every training worker is up, then reports the dataset and the pool', async () => {
-    const fresh = await testApp();
+    // Workers held "starting" by the test (the fixture waits for a file before it says ready).
+    const { app: cold, release } = await heldApp();
     try {
-      // Right after start the worker (its SIMD helper threads too) is still loading.
-      const early = await fresh.inject({ method: 'GET', url: '/readyz' });
-      if (!fresh.poolWarm()) expect(expectError(early, 503, 'STARTING').message).toContain('starting');
-      await fresh.poolWarming;
-      expect(fresh.poolWarm()).toBe(true);
-      expect((await fresh.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      const early = await cold.inject({ method: 'GET', url: '/readyz' });
+      expect(expectError(early, 503, 'STARTING').message).toContain('starting');
+      // Jobs are accepted meanwhile; they wait for the workers.
+      const job = (await cold.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1 } })).json();
+      expect((await cold.inject({ method: 'GET', url: `/jobs/${job.id}` })).json().status).toBe('queued');
+      expect((await cold.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      await release();
+      await cold.runtime.ready;
+      expect((await cold.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      expect((await waitForJob(cold, job.id)).status).toBe('succeeded');
     } finally {
-      await fresh.close();
+      await cold.close();
     }
-    await app.poolWarming;
+    await app.runtime.ready;
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
       status: 'ready',
       dataset: { name: 'fashion-mnist', train: 60000, test: 10000 },
-      pool: { threads: 1, runningJobs: 0, queuedJobs: 0 },
+      pool: { threads: 1, kernels: 'simd', runningJobs: 0, queuedJobs: 0 },
     });
   });
 
@@ -143,7 +148,7 @@ describe('with API_TOKEN set', () => {
     expect((await app.inject({ method: 'GET', url: '/jobs', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/jobs', headers: { authorization: `bearer ${token}` } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    await app.poolWarming;
+    await app.runtime.ready;
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
 });

@@ -1,5 +1,6 @@
-// A dense row-major tensor. Float32 by default, stored in a SharedArrayBuffer so that
-// worker threads can read it without a copy; float64 exists for gradient checks.
+// A dense row-major tensor of the reference ops. Float32 by default; float64 exists for
+// gradient checks. Plain memory: these tensors never leave the thread that made them
+// (only the dataset and the SIMD memory are shared between threads).
 export type DType = 'float32' | 'float64';
 export type FloatArray = Float32Array | Float64Array;
 
@@ -21,13 +22,10 @@ export function formatShape(shape: readonly number[]): string {
 }
 
 function allocate(length: number, dtype: DType): FloatArray {
-  if (dtype === 'float64') {
-    return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
-  }
-  return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
+  return dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
-// A zero-filled tensor of the given shape on fresh shared memory.
+// A zero-filled tensor of the given shape.
 export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   for (const dimension of shape) {
     if (!Number.isInteger(dimension) || dimension < 0) {
@@ -41,7 +39,7 @@ export function dtypeOf(t: Tensor): DType {
   return t.data instanceof Float64Array ? 'float64' : 'float32';
 }
 
-// Wraps existing storage (e.g. a view on a SharedArrayBuffer received from another thread).
+// Wraps existing storage without copying it.
 export function fromData(shape: readonly number[], data: FloatArray): Tensor {
   if (size(shape) !== data.length) {
     throw new ShapeError(`shape ${formatShape(shape)} needs ${size(shape)} values, got ${data.length}`);

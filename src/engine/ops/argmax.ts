@@ -1,16 +1,21 @@
 import { assertRank, type Tensor } from './tensor.js';
 import type { Labels } from './cross-entropy.js';
 
-// [n,m] → n indices of each row's largest value (the first one on ties, as PyTorch).
+// values[offset..offset+length) → the index (0-based, within the row) of the largest value,
+// the first one on ties, as PyTorch. The one argmax: the ops, the fused kernels and the
+// routes all use it.
+export function argmaxRow(values: ArrayLike<number>, offset = 0, length = values.length - offset): number {
+  let best = 0;
+  for (let j = 1; j < length; j++) if (values[offset + j] > values[offset + best]) best = j;
+  return best;
+}
+
+// [n,m] → n indices of each row's largest value.
 export function argmax(a: Tensor): Int32Array {
   assertRank(a, 2, 'argmax', 'input');
   const [n, m] = a.shape;
   const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < m; j++) if (a.data[i * m + j] > a.data[i * m + best]) best = j;
-    out[i] = best;
-  }
+  for (let i = 0; i < n; i++) out[i] = argmaxRow(a.data, i * m, m);
   return out;
 }
 

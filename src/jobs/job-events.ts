@@ -1,0 +1,31 @@
+import { finishedStatuses, type Job, type JobEvent } from '../schemas/jobs.js';
+
+export type JobListener = (event: JobEvent) => void;
+
+// Per-job fan-out of live events to the stream routes. A route sends snapshot(job) and then
+// subscribes in the same tick of the event loop, so a client misses nothing and sees nothing twice.
+export class JobEventHub {
+  private readonly listeners = new Map<string, Set<JobListener>>();
+
+  subscribe(id: string, listener: JobListener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(id) === set) this.listeners.delete(id);
+    };
+  }
+
+  publish(id: string, event: JobEvent): void {
+    for (const listener of this.listeners.get(id) ?? []) listener(event);
+  }
+
+  // What already happened: the current status and every finished epoch (and the end, if any).
+  snapshot(job: Job): JobEvent[] {
+    const events: JobEvent[] = [{ type: 'status', status: job.status, job }];
+    for (const metrics of job.metrics) events.push({ type: 'epoch', metrics });
+    if (finishedStatuses.includes(job.status)) events.push({ type: 'end', status: job.status, job });
+    return events;
+  }
+}

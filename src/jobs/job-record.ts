@@ -1,0 +1,63 @@
+import type { JobErrorCode } from '../errors.js';
+import { finishedStatuses, type Job, type JobEvent, type JobStatus, type JobSummary } from '../schemas/jobs.js';
+import { newId } from './ids.js';
+
+// What POST /jobs gives: the hyperparameters, the seed possibly left to the service.
+export type JobRequest = Omit<Job['hyperparameters'], 'seed'> & { seed?: number };
+
+// A new job, queued; a seed is chosen (and recorded) when the request has none.
+export function newJobRecord(request: JobRequest, now = new Date()): Job {
+  return {
+    id: newId('job', now.getTime()),
+    status: 'queued',
+    hyperparameters: { ...request, seed: request.seed ?? Math.floor(Math.random() * 2 ** 31) },
+    createdAt: now.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    epochsDone: 0,
+    epochsTotal: request.epochs,
+    metrics: [],
+    modelId: null,
+    error: null,
+  };
+}
+
+// A job as listed: everything but the per-epoch history.
+export function jobSummary({ metrics, ...rest }: Job): JobSummary {
+  return { ...rest, latestMetrics: metrics.at(-1) ?? null };
+}
+
+// Which status may follow which. running → queued is a pause (shutdown, restart): the job
+// resumes from its last checkpoint. Finished is final.
+const allowed: Record<JobStatus, readonly JobStatus[]> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['queued', 'succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export interface TransitionChanges {
+  error?: { code: JobErrorCode; message: string };
+  modelId?: string;
+}
+
+export class IllegalTransition extends Error {
+  override name = 'IllegalTransition';
+}
+
+// Moves a job to its next status (with the timestamps that go with it) and returns the
+// events that announce it: `status`, and `end` when the job finished.
+export function transition(job: Job, to: JobStatus, changes: TransitionChanges = {}, now = new Date()): JobEvent[] {
+  if (!allowed[job.status].includes(to)) throw new IllegalTransition(`job ${job.id} cannot go from ${job.status} to ${to}`);
+  job.status = to;
+  if (to === 'running') job.startedAt ??= now.toISOString();
+  if (changes.error) job.error = changes.error;
+  if (changes.modelId) job.modelId = changes.modelId;
+  const events: JobEvent[] = [{ type: 'status', status: to, job }];
+  if (finishedStatuses.includes(to)) {
+    job.finishedAt = now.toISOString();
+    events.push({ type: 'end', status: to, job });
+  }
+  return events;
+}
