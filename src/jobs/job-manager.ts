@@ -4,11 +4,10 @@ import { ApiError } from '../errors.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { Checkpoint } from '../protocol.js';
 import type { TrainingRuntime } from '../runtime/training-runtime.js';
-import { finishedStatuses, jobSchema, type Job, type JobStatus, type JobSummary } from '../schemas/jobs.js';
+import { finishedStatuses, type Job, type JobStatus, type JobSummary } from '../schemas/jobs.js';
 import type { StateStore } from '../store/state-store.js';
-import { StorageError } from '../store/storage-health.js';
-import { storedCheckpointSchema } from './checkpoint-codec.js';
 import { JobEventHub } from './job-events.js';
+import { loadJobs, saveNewJob } from './job-store.js';
 import { runJob, type RunningJob } from './job-runner.js';
 import { jobSummary, newJobRecord, transition, type JobRequest, type TransitionChanges } from './job-record.js';
 import { paginate } from './pagination.js';
@@ -24,8 +23,6 @@ export interface JobManagerOptions {
   retention: Retention;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
-
-const byCreation = (a: Job, b: Job) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1);
 
 // Owns every job: the FIFO queue in front of the training runtime, status changes (all
 // through transition()), persistence, and the per-job events the stream routes follow.
@@ -47,20 +44,14 @@ export class JobManager {
   // Reloads jobs from the store: finished ones as they were, unfinished ones back in the
   // queue (oldest first), resuming from their last checkpoint.
   async restore(): Promise<void> {
-    const { store, log } = this.options;
-    const stored = (await store.list('jobs', jobSchema)).sort(byCreation);
-    for (const job of stored) {
+    for (const { job, checkpoint } of await loadJobs(this.options.store, this.options.log)) {
       this.jobs.set(job.id, job);
       if (finishedStatuses.includes(job.status)) continue;
-      const checkpoint = await store.get('checkpoints', job.id, storedCheckpointSchema);
-      if (checkpoint && checkpoint.metrics.length <= job.epochsTotal) this.checkpoints.set(job.id, checkpoint);
-      else if (checkpoint) log.warn({ jobId: job.id }, 'checkpoint has more epochs than its job; the job restarts from the beginning');
-      job.metrics = this.checkpoints.get(job.id)?.metrics ?? [];
-      job.epochsDone = job.metrics.length;
+      if (checkpoint) this.checkpoints.set(job.id, checkpoint);
       // (If that write fails, the record still says running: the next start re-queues it too.)
       if (job.status === 'running') await this.apply(job, 'queued').catch(() => undefined);
       this.queue.push(job.id);
-      log.info({ jobId: job.id, epochsDone: job.epochsDone }, 'job re-queued after restart');
+      this.options.log.info({ jobId: job.id, epochsDone: job.epochsDone }, 'job re-queued after restart');
     }
     await this.prune();
     this.pump();
@@ -79,12 +70,7 @@ export class JobManager {
     const job = newJobRecord(request);
     this.creating++;
     try {
-      const health = await this.options.store.health();
-      if (!health.ok) throw new ApiError(health.code, `${health.message}; no new jobs until the service can write again`);
-      await this.options.store.put('jobs', job.id, job);
-    } catch (error) {
-      if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the job was not created`);
-      throw error;
+      await saveNewJob(this.options.store, job);
     } finally {
       this.creating--;
     }
@@ -184,12 +170,10 @@ export class JobManager {
     return dropped.length;
   }
 
+  // Until the first running job ends, by its pace so far (at most a minute).
   private retryAfterSeconds(): number {
-    const seconds = [...this.running.keys()].map((id) => {
-      const job = this.jobs.get(id)!;
-      return (job.epochsTotal - job.epochsDone) * (job.metrics.at(-1)?.seconds ?? 1);
-    });
-    return Math.max(1, Math.ceil(Math.min(...seconds, 60)));
+    const left = [...this.running.keys()].map((id) => this.jobs.get(id)!).map((job) => (job.epochsTotal - job.epochsDone) * (job.metrics.at(-1)?.seconds ?? 1));
+    return Math.max(1, Math.ceil(Math.min(...left, 60)));
   }
 
   // Starts queued jobs while the runtime has room. Until it is up they stay queued (unless it
