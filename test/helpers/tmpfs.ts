@@ -13,6 +13,7 @@ export async function smallDisk(bytes: number): Promise<{ path: string; fill: (l
     path: directory.path,
     // Takes all the space but `leaveBytes` (tmpfs counts whole 4 KiB pages).
     fill: async (leaveBytes) => {
+      await rm(filler, { force: true });
       const free = Number(execFileSync('df', ['--output=avail', '-B1', directory.path]).toString().trim().split('\n')[1]);
       await writeFile(filler, Buffer.alloc(Math.max(0, free - leaveBytes)));
     },
