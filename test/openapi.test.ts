@@ -74,6 +74,15 @@ describe('openapi.yaml', () => {
       check('/jobs', 'get', 200, (await app.inject({ method: 'GET', url: '/jobs?limit=1' })).json());
       check('/jobs', 'get', 400, (await app.inject({ method: 'GET', url: '/jobs?cursor=bm9wZQ' })).json());
       check('/jobs/{id}/cancel', 'post', 409, (await app.inject({ method: 'POST', url: `/jobs/${job.id}/cancel` })).json());
+      const running = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1000 } })).json();
+      check('/jobs/{id}', 'delete', 409, (await app.inject({ method: 'DELETE', url: `/jobs/${running.id}` })).json());
+      await app.inject({ method: 'POST', url: `/jobs/${running.id}/cancel` });
+      expect((await app.inject({ method: 'DELETE', url: `/jobs/${running.id}` })).statusCode).toBe(204);
+      check('/jobs/{id}', 'delete', 404, (await app.inject({ method: 'DELETE', url: `/jobs/${running.id}` })).json());
+      check('/models/{id}', 'delete', 404, (await app.inject({ method: 'DELETE', url: '/models/model_missing' })).json());
+      const listedWithMetrics = (await app.inject({ method: 'GET', url: '/jobs?include=metrics' })).json();
+      check('/jobs', 'get', 200, listedWithMetrics);
+      expect(listedWithMetrics.jobs[0].metrics).toHaveLength(1);
       check('/models', 'get', 200, (await app.inject({ method: 'GET', url: '/models' })).json());
       check('/models/{id}', 'get', 200, (await app.inject({ method: 'GET', url: `/models/${job.modelId}` })).json());
       check('/models/{id}', 'get', 404, (await app.inject({ method: 'GET', url: '/models/model_missing' })).json());
