@@ -37,6 +37,7 @@ export function createJobs({ onFinished, onSelect }) {
   const animator = new Animator($('chart'));
   const list = $('job-list');
   const cancelButton = $('cancel-job');
+  const deleteButton = $('delete-job');
 
   // GET /jobs lists summaries without the per-epoch history (metrics: null until a whole
   // job arrives, from GET /jobs/:id or the stream); a summary never erases a history.
@@ -175,6 +176,7 @@ export function createJobs({ onFinished, onSelect }) {
     badge.className = `badge status-${job.status}`;
     $('job-params').textContent = describe(job);
     cancelButton.hidden = isFinished(job);
+    deleteButton.hidden = !isFinished(job);
 
     const bar = $('epoch-progress');
     const label = $('progress-label');
@@ -257,6 +259,29 @@ export function createJobs({ onFinished, onSelect }) {
       cancelButton.disabled = false;
       render();
     }
+  }));
+
+  // A finished job can be deleted (its model stays); the newest job left is shown instead.
+  deleteButton.addEventListener('click', guard(async () => {
+    const id = selected;
+    if (!confirm(`Delete job ${shortId(id)}? Its record and curves are removed; its model stays.`)) return;
+    deleteButton.disabled = true;
+    try {
+      await api(`/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    } catch (error) {
+      if (error.code !== 'JOB_NOT_FOUND') throw error; // already gone (retention): same result
+    } finally {
+      deleteButton.disabled = false;
+    }
+    jobs.delete(id);
+    compared.delete(id);
+    progress.delete(id);
+    items.get(id)?.remove();
+    items.delete(id);
+    selected = null;
+    const next = [...jobs.keys()].sort().reverse()[0];
+    if (next) selectJob(next);
+    else render();
   }));
 
   return {

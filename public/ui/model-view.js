@@ -29,6 +29,7 @@ export function createModelView() {
 
   function renderPicker() {
     select.disabled = models.length === 0;
+    $('delete-model').disabled = !current;
     select.replaceChildren(...models.map((model) =>
       el('option', { value: model.id, selected: model.id === current?.id },
         `${new Date(model.createdAt).toLocaleString()} · test acc ${percent(model.metrics.testAcc)} · …${model.id.slice(-5)}`)));
@@ -48,6 +49,18 @@ export function createModelView() {
   function reloadOpenPanels() {
     for (const [name, panel] of Object.entries(panels)) if (panel.open) guard(loaders[name])();
   }
+
+  // Deletes the chosen model (jobs keep their records); the newest model left is chosen.
+  $('delete-model').addEventListener('click', guard(async () => {
+    if (!current || !confirm(`Delete model …${current.id.slice(-5)}? /predict then uses the newest model left.`)) return;
+    try {
+      await api(`/models/${encodeURIComponent(current.id)}`, { method: 'DELETE' });
+    } catch (error) {
+      if (error.code !== 'MODEL_NOT_FOUND') throw error;
+    }
+    current = null;
+    await refresh();
+  }));
 
   // Loads the models; selects `preferred` if given, else keeps the current one (or the newest).
   async function refresh(preferred) {

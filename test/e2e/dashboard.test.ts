@@ -259,6 +259,41 @@ describe('the dashboard in Chromium', () => {
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('deletes a finished job and a model, after asking, and shows what is left', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    const asked: string[] = [];
+    page.on('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.goto(base);
+    await page.waitForSelector('#chart[data-epochs="1"]');
+    const jobsBefore = await page.locator('#job-list li.job').count();
+    const selected = await page.locator('#job-title').textContent();
+    const modelsBefore = await page.locator('#model-select option').count();
+    expect(jobsBefore).toBeGreaterThanOrEqual(2);
+    expect(modelsBefore).toBeGreaterThanOrEqual(2);
+
+    await page.click('#delete-job');
+    await page.waitForFunction(`document.querySelectorAll('#job-list li.job').length === ${jobsBefore - 1}`);
+    expect(await page.locator(`#job-list li.job[data-job-id="${selected}"]`).count()).toBe(0);
+    expect((await app.inject({ method: 'GET', url: `/jobs/${selected}` })).statusCode).toBe(404);
+    // Another job is shown in its place.
+    await page.waitForFunction(`document.getElementById('job-title').textContent !== ${JSON.stringify(selected)}`);
+
+    const model = await page.locator('#model-select').inputValue();
+    await page.click('#delete-model');
+    await page.waitForFunction(`document.querySelectorAll('#model-select option').length === ${modelsBefore - 1}`);
+    expect((await app.inject({ method: 'GET', url: `/models/${model}` })).statusCode).toBe(404);
+    expect(await page.locator('#model-select').inputValue()).not.toBe(model);
+
+    expect(asked).toEqual([expect.stringMatching(/^Delete job/), expect.stringMatching(/^Delete model/)]);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
 });
 
 describe('the dashboard with API_TOKEN set', () => {
