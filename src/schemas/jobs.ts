@@ -53,11 +53,21 @@ export const listQuerySchema = z
   })
   .strict();
 
+// Whole jobs can be long (a 1000-epoch history is about 130 KB): a page of them is smaller.
+export const MAX_JOBS_WITH_METRICS = 20;
+
 export const jobListQuerySchema = listQuerySchema
   .extend({
-    include: z.literal('metrics').optional().describe('`metrics`: list whole jobs, each with its per-epoch history.'),
+    include: z
+      .literal('metrics')
+      .optional()
+      .describe(`\`metrics\`: list whole jobs, each with its per-epoch history (then limit ≤ ${MAX_JOBS_WITH_METRICS}).`),
   })
-  .strict();
+  .strict()
+  .refine((query) => query.include !== 'metrics' || query.limit <= MAX_JOBS_WITH_METRICS, {
+    path: ['limit'],
+    message: `at most ${MAX_JOBS_WITH_METRICS} with include=metrics`,
+  });
 
 export const jobListSchema = z
   .object({ jobs: z.array(z.union([jobSummarySchema, jobSchema])), nextCursor: z.string().nullable() })

@@ -134,6 +134,10 @@ describe('GET /jobs and GET /jobs/:id', () => {
     expectError(await app.inject({ method: 'GET', url: '/jobs?limit=ten' }), 400, 'VALIDATION_FAILED');
     expectError(await app.inject({ method: 'GET', url: '/jobs?cursor=bm9wZQ' }), 400, 'INVALID_CURSOR');
     expectError(await app.inject({ method: 'GET', url: '/jobs?colour=red' }), 400, 'VALIDATION_FAILED');
+    // Whole jobs come at most 20 a page (a long history is about 130 KB each).
+    expect(expectError(await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=21' }), 400, 'VALIDATION_FAILED').message)
+      .toContain('querystring.limit: at most 20 with include=metrics');
+    expect((await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=20' })).statusCode).toBe(200);
   });
 
   it('answers 404 for an unknown job', async () => {
