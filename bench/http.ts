@@ -23,7 +23,13 @@ export async function startApp(dataset: Dataset, dataDir: string): Promise<{ app
 }
 
 // POST /jobs → the final WebSocket message, in milliseconds.
-export async function timeJob(base: string, epochs: number, seed: number): Promise<{ ms: number; testAcc: number }> {
+export interface TimedJob {
+  ms: number;
+  testAcc: number;
+  metrics: Array<{ epoch: number; trainLoss: number; trainAcc: number; testAcc: number; seconds: number }>;
+}
+
+export async function timeJob(base: string, epochs: number, seed: number): Promise<TimedJob> {
   const started = performance.now();
   const response = await fetch(`${base}/jobs`, {
     method: 'POST',
@@ -31,7 +37,7 @@ export async function timeJob(base: string, epochs: number, seed: number): Promi
     body: JSON.stringify({ epochs, seed }),
   });
   const job = (await response.json()) as { id: string };
-  const end = await new Promise<{ job: { metrics: Array<{ testAcc: number }> } }>((resolve, reject) => {
+  const end = await new Promise<{ job: { metrics: TimedJob['metrics'] } }>((resolve, reject) => {
     const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${job.id}/events`);
     socket.on('message', (data) => {
       const message = JSON.parse(String(data));
@@ -39,7 +45,7 @@ export async function timeJob(base: string, epochs: number, seed: number): Promi
     });
     socket.on('error', reject);
   });
-  return { ms: performance.now() - started, testAcc: end.job.metrics.at(-1)!.testAcc };
+  return { ms: performance.now() - started, testAcc: end.job.metrics.at(-1)!.testAcc, metrics: end.job.metrics };
 }
 
 export interface LoadResult {

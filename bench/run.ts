@@ -1,15 +1,16 @@
 // `npm run bench`: every figure from one run on the same data and hyperparameters, so the
 // ratios are fair on a shared, noisy machine. Writes bench/results/latest.json.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import pino from 'pino';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { typescriptBackend } from '../src/engine/backend.js';
 import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
 import { createLocalRuntime } from '../src/runtime/local-runtime.js';
-import { predictThroughput, startApp, timeJob } from './http.js';
+import { predictThroughput, startApp, timeJob, type TimedJob } from './http.js';
 import { median, summarize } from './stats.js';
 import { trainTfjs, useBackend } from './tfjs-trainer.js';
 
@@ -97,10 +98,26 @@ for (const row of rows) {
 console.log('\nthrough the HTTP API (POST /jobs → final WebSocket message), 10 epochs');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'softmax-serve-bench-'));
 const { app, base } = await startApp(dataset, dataDir);
-const jobs = [];
+const jobs: TimedJob[] = [];
 for (let i = 0; i < repeats; i++) jobs.push(await timeJob(base, 10, i + 1));
 const jobMs = median(jobs.map((j) => j.ms));
 console.log(`  median ${(jobMs / 1000).toFixed(3)} s over ${jobs.length} jobs (${jobs.map((j) => (j.ms / 1000).toFixed(3)).join(', ')}), test acc ${jobs[0].testAcc.toFixed(4)}`);
+
+// npm run train as a new user runs it, next to the same jobs through the API: the headless
+// trainer must be as fast (within 1.3×) and give the same metrics to the bit.
+console.log('\nnpm run train -- --epochs 10 --seed N --json, next to the API jobs above');
+const cliRuns = [];
+for (let i = 0; i < repeats; i++) {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', '--epochs', '10', '--seed', String(i + 1), '--json']);
+  cliRuns.push(stdout.trim().split('\n').map((line) => JSON.parse(line) as EpochMetrics));
+}
+const epochSeconds = (runs: EpochMetrics[][]) => median(runs.flatMap((metrics) => metrics.slice(1).map((m) => m.seconds)));
+const apiEpoch = epochSeconds(jobs.map((job) => job.metrics));
+const cliEpoch = epochSeconds(cliRuns);
+const sameBits = cliRuns.every((metrics, i) =>
+  JSON.stringify(metrics.map(({ seconds: _, ...rest }) => rest)) === JSON.stringify(jobs[i].metrics.map(({ seconds: _, ...rest }) => rest)));
+console.log(`  s/epoch median (epochs 2–10): CLI ${cliEpoch.toFixed(4)}, API job ${apiEpoch.toFixed(4)}, ratio ${(cliEpoch / apiEpoch).toFixed(2)}×; ` +
+  `metrics identical to the API's: ${sameBits}`);
 
 console.log('\n/predict at 32 connections, next to a bare Fastify route with the same body and response size (medians)');
 const seconds = args.quick ? 2 : 5;
@@ -126,7 +143,8 @@ const results = {
   machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
   hyperparameters,
   engines: rows,
-  httpJob: { epochs: 10, medianSeconds: jobMs / 1000, runs: jobs },
+  httpJob: { epochs: 10, medianSeconds: jobMs / 1000, medianEpochSeconds: apiEpoch, runs: jobs.map(({ metrics: _, ...job }) => job) },
+  cli: { medianEpochSeconds: cliEpoch, ratioToApiJob: cliEpoch / apiEpoch, metricsIdenticalToApi: sameBits },
   predict,
 };
 await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
