@@ -5,7 +5,6 @@ import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
-  validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { configSchema, type Config } from './config.js';
@@ -24,6 +23,7 @@ import metricsRoutes from './routes/metrics.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
+import { validatorCompiler } from './validation/validator-compiler.js';
 
 export interface AppOptions extends Partial<Config> {
   // An already loaded dataset (tests share one between apps); otherwise it is loaded from disk.

@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errorBody, validationFailed, type ErrorCode } from '../errors.js';
+import { ApiError, errorBody, truncate, type ErrorCode } from '../errors.js';
 
 // Fastify's own request errors, translated into the error table.
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -20,15 +19,6 @@ export default fp(async function errorHandler(app: FastifyInstance, options: { b
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message, error.details));
     }
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const where = error.validationContext ?? 'body';
-      const details = error.validation.map((issue) => ({
-        path: `${where}${issue.instancePath.replaceAll('/', '.').replace(/\.$/, '')}`,
-        message: issue.message ?? 'is invalid',
-      }));
-      const failure = validationFailed(details);
-      return reply.code(failure.statusCode).send(errorBody(failure.code, failure.message, failure.details));
-    }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'PAYLOAD_TOO_LARGE') {
       return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${options.bodyLimit} bytes`));
@@ -37,11 +27,11 @@ export default fp(async function errorHandler(app: FastifyInstance, options: { b
       return reply.code(415).send(errorBody(mapped, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/json`));
     }
     if (mapped === 'INVALID_JSON') {
-      return reply.code(400).send(errorBody(mapped, `request body is not valid JSON: ${error.message}`));
+      return reply.code(400).send(errorBody(mapped, `request body is not valid JSON: ${truncate(error.message)}`));
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody(mapped ?? 'VALIDATION_FAILED', error.message));
+      return reply.code(status).send(errorBody(mapped ?? 'VALIDATION_FAILED', truncate(error.message)));
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error; it has been logged'));

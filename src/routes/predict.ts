@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { CLASS_COUNT, imageProbabilities } from '../engine/softmax-regression.js';
 import { ApiError, errorBodySchema, zodValidationFailed } from '../errors.js';
 import { decodeImages, decodePngBody, type ImageInput } from '../images/decode-image.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
+import { validatorCompiler } from '../validation/validator-compiler.js';
 import { predictBodySchema, predictResponseSchema, type PredictResponse } from '../schemas/predict.js';
 
 const predictQuerySchema = z

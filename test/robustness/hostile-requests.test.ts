@@ -1,0 +1,71 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from '../helpers/app.js';
+import { expectError } from '../helpers/errors.js';
+
+// Requests built to make the service work hard for nothing: each is answered with a small error,
+// without holding the event loop.
+
+const negativeImages = JSON.stringify({ images: Array.from({ length: 1000 }, () => new Array(784).fill(-1)) });
+
+// The longest the event loop was held while `work` ran, in ms.
+async function longestBlock(work: () => Promise<unknown>): Promise<number> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  await work();
+  await new Promise((resolve) => setTimeout(resolve, 20)); // let the histogram see the last stretch
+  histogram.disable();
+  return histogram.max / 1e6;
+}
+
+describe('validation errors of bounded size', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await testApp();
+  });
+  afterAll(() => app.close());
+
+  it('answers 1,000 images of 784 negative pixels (784,000 issues) with 20 of them and a count, quickly', async () => {
+    let response!: Awaited<ReturnType<FastifyInstance['inject']>>;
+    const blocked = await longestBlock(async () => {
+      response = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: negativeImages });
+    });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(response.body.length).toBeLessThan(8 * 1024);
+    expect(error.details).toHaveLength(21);
+    expect(error.details[0]).toEqual({ path: 'body.images.0.0', message: 'Too small: expected number to be >=0' });
+    expect(error.details[19].path).toBe('body.images.0.19');
+    expect(error.details[20]).toEqual({ path: 'body', message: 'at least 980 more issues, not listed', omitted: 980 });
+    expect(error.message).toContain('body.images.0.0');
+    expect(error.message).toContain('at least 995 more');
+    // JSON.parse of the 3.1 MB body alone takes 20–50 ms here; zod listing every issue took seconds.
+    expect(blocked).toBeLessThan(250);
+  });
+
+  it('names a few of 50,000 unknown keys on POST /jobs in a short message', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`unknown${i}`, i]));
+    const response = await app.inject({ method: 'POST', url: '/jobs', payload });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(response.body.length).toBeLessThan(2 * 1024);
+    expect(error.details).toHaveLength(1);
+    expect(error.details[0].path).toBe('body');
+    expect(error.details[0].message).toMatch(/^Unrecognized keys: "unknown0", "unknown1", .*…$/);
+    expect(error.details[0].message.length).toBeLessThanOrEqual(200);
+  });
+
+  it('lists every issue when there are 20 or fewer, with no count', async () => {
+    const image = new Array(784).fill(0);
+    image[5] = -1;
+    image[700] = 256;
+    const response = await app.inject({ method: 'POST', url: '/predict', payload: { images: [image, image], topK: 11 } });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(error.details).toEqual([
+      { path: 'body.images.0.5', message: 'Too small: expected number to be >=0' },
+      { path: 'body.images.0.700', message: 'Too big: expected number to be <=255' },
+      { path: 'body.images.1.5', message: 'Too small: expected number to be >=0' },
+      { path: 'body.images.1.700', message: 'Too big: expected number to be <=255' },
+      { path: 'body.topK', message: 'Too big: expected number to be <=10' },
+    ]);
+  });
+});
