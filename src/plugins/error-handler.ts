@@ -14,14 +14,14 @@ const fastifyCodes: Record<string, ErrorCode> = {
 
 // The one place that renders errors: { error: { code, message, details? } }. 5xx details
 // stay in the log, never in the response.
-export default fp(async function errorHandler(app: FastifyInstance, options: { bodyLimit: number }) {
+export default fp(async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message, error.details));
     }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'PAYLOAD_TOO_LARGE') {
-      return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${options.bodyLimit} bytes`));
+      return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`));
     }
     if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
       return reply.code(415).send(errorBody(mapped, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/json`));

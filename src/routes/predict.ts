@@ -41,6 +41,8 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
         415: errorBodySchema,
       },
     },
+    // The one route with big bodies (1,000 images are 3.1 MB of JSON); every other takes 64 KiB.
+    bodyLimit: options.bodyLimit,
     attachValidation: true,
     // The handler builds the answer from typed values: the response schema documents it,
     // and serialising skips re-validating ten floats per image (zod's parse per request).

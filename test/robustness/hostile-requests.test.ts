@@ -43,8 +43,8 @@ describe('validation errors of bounded size', () => {
     expect(blocked).toBeLessThan(250);
   });
 
-  it('names a few of 50,000 unknown keys on POST /jobs in a short message', async () => {
-    const payload = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`unknown${i}`, i]));
+  it('names a few of 3,000 unknown keys on POST /jobs in a short message', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`unknown${i}`, i]));
     const response = await app.inject({ method: 'POST', url: '/jobs', payload });
     const error = expectError(response, 400, 'VALIDATION_FAILED');
     expect(response.body.length).toBeLessThan(2 * 1024);
@@ -52,6 +52,18 @@ describe('validation errors of bounded size', () => {
     expect(error.details[0].path).toBe('body');
     expect(error.details[0].message).toMatch(/^Unrecognized keys: "unknown0", "unknown1", .*…$/);
     expect(error.details[0].message.length).toBeLessThanOrEqual(200);
+  });
+
+  it('refuses 700,000 keys (8 MB) on POST /jobs with 413 before parsing them; /predict keeps its own limit', async () => {
+    const payload = `{${Array.from({ length: 700_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
+    let response!: Awaited<ReturnType<FastifyInstance['inject']>>;
+    const blocked = await longestBlock(async () => {
+      response = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload });
+    });
+    expect(expectError(response, 413, 'PAYLOAD_TOO_LARGE').message).toBe('request body is larger than the limit of 65536 bytes');
+    expect(blocked).toBeLessThan(100); // parsing it took seconds
+    // 1,000 images are 3.1 MB: over the small routes' limit, well within /predict's.
+    expectError(await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: negativeImages }), 400, 'VALIDATION_FAILED');
   });
 
   it('lists every issue when there are 20 or fewer, with no count', async () => {
