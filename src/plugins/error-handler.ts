@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, errorBody, truncate, type ErrorCode } from '../errors.js';
+import { ApiError, errorBody, errorTable, truncate, type ErrorCode } from '../errors.js';
 
 // Fastify's own request errors, translated into the error table.
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -10,6 +10,13 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+// Client errors that plugins (@fastify/static's file sending) raise by status alone.
+const statusCodes: Partial<Record<number, { code: ErrorCode; message: string }>> = {
+  403: { code: 'FORBIDDEN', message: 'forbidden: not a file this service serves' },
+  412: { code: 'PRECONDITION_FAILED', message: 'precondition failed: the file is not the one If-Match or If-Unmodified-Since names' },
+  416: { code: 'RANGE_NOT_SATISFIABLE', message: 'range not satisfiable: the file is shorter than the range asked for' },
 };
 
 // The one place that renders errors: { error: { code, message, details? } }. 5xx details
@@ -31,7 +38,11 @@ export default fp(async function errorHandler(app: FastifyInstance) {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody(mapped ?? 'VALIDATION_FAILED', truncate(error.message)));
+      const known = mapped ? undefined : statusCodes[status];
+      if (known) return reply.code(status).send(errorBody(known.code, known.message));
+      // Any other client error is answered as the table says its code is.
+      const code = mapped ?? 'VALIDATION_FAILED';
+      return reply.code(errorTable[code]).send(errorBody(code, truncate(error.message)));
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error; it has been logged'));
