@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js';
 // Open without a token: probes, and the dashboard's page and assets (they hold no data; the
 // page asks for the token itself). Matched on the route a request reached, never on its raw
 // URL, so no spelling of a path reaches a protected route as a public one.
-const publicRoutes = new Set(['/healthz', '/readyz', '/', '/favicon.ico', '/ui/*', '/ui/vendor/*']);
+const publicRoutes = new Set(['/healthz', '/readyz', '/', '/ui/*', '/ui/vendor/*']);
 
 // The one route whose clients cannot set headers: a browser's WebSocket (and, later, its
 // EventSource) on the job event stream. Everywhere else a token in the URL would end up in

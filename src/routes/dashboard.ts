@@ -48,9 +48,6 @@ const dashboardRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('cache-control', 'no-cache').sendFile('index.html', publicDirectory));
-  // Browsers ask for /favicon.ico whatever the page links: the page's own icon (an SVG).
-  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('image/svg+xml').sendFile('icon.svg', path.join(publicDirectory, 'ui')));
 };
 
 export default dashboardRoutes;
