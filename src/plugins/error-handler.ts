@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, errorBody, errorTable, truncate, type ErrorCode } from '../errors.js';
@@ -52,3 +54,27 @@ export default fp(async function errorHandler(app: FastifyInstance) {
     reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.yaml`));
   });
 });
+
+// Errors Node's HTTP server meets before any request exists (a request not received in full
+// within REQUEST_TIMEOUT_MS, headers over its limit, bytes that are not HTTP), written straight to
+// the socket, in the same shape as every other error. Fastify's default writes another shape.
+export function clientErrorHandler(requestTimeoutMs: number) {
+  return function handle(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [code, message]: [ErrorCode, string] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['REQUEST_TIMEOUT', `the request was not received in full within ${requestTimeoutMs} ms`]
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? ['HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts']
+          : ['MALFORMED_REQUEST', 'the request is not well-formed HTTP/1.1'];
+    this.log.debug({ err: error }, 'client error');
+    const body = JSON.stringify(errorBody(code, message));
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${errorTable[code]} ${STATUS_CODES[errorTable[code]]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}
