@@ -10,6 +10,7 @@ import {
 import { configSchema, type Config } from './config.js';
 import type { Dataset } from './data/fashion-mnist.js';
 import { redactUrl } from './logging/redact-url.js';
+import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
@@ -74,13 +75,13 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.REQUEST_TIMEOUT_MS / 4)),
     },
     clientErrorHandler: clientErrorHandler(config.REQUEST_TIMEOUT_MS),
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: requestId,
     // While closing, requests still reach the routes, which answer 503 SHUTTING_DOWN in the
     // one error shape (Fastify's own 503 has another shape).
     return503OnClosing: false,
     // Long ids reach the zod validation (400 naming the field) instead of a bare 414.
     routerOptions: { maxParamLength: 500 },
-    genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
   // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.
