@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../helpers/app.js';
+import { temporaryDirectory, testApp } from '../helpers/app.js';
 import { expectError } from '../helpers/errors.js';
+import { killAllStarted, startServer, type ServerProcess } from './server-process.js';
 
 // Requests built to make the service work hard for nothing: each is answered with a small error,
 // without holding the event loop.
@@ -81,3 +83,53 @@ describe('validation errors of bounded size', () => {
     ]);
   });
 });
+
+describe('ten such requests at once, on the real server', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ POOL_SIZE: '1', DATA_DIR: (await temporaryDirectory()).path, LOG_LEVEL: 'warn' });
+  });
+  afterAll(() => killAllStarted());
+
+  it('answers each with a small 400 while /healthz keeps answering at once', async () => {
+    const rssBefore = peakRss(server.child.pid!);
+    let slowestHealth = 0;
+    let healthChecks = 0;
+    let hostileDone = false;
+    const health = (async () => {
+      while (!hostileDone) {
+        const started = performance.now();
+        expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
+        slowestHealth = Math.max(slowestHealth, performance.now() - started);
+        healthChecks++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const response = await fetch(`${server.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: negativeImages });
+        return { status: response.status, size: (await response.text()).length, seconds: (performance.now() - started) / 1000 };
+      }),
+    );
+    hostileDone = true;
+    await health;
+    const rssAfter = peakRss(server.child.pid!);
+    console.log(`[hostile] ten at once: ${answers.map((a) => a.seconds.toFixed(2)).join(' ')} s; slowest /healthz ${slowestHealth.toFixed(0)} ms of ${healthChecks}; peak RSS ${rssBefore} → ${rssAfter} MB`);
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.size).toBeLessThan(8 * 1024);
+    }
+    expect(healthChecks).toBeGreaterThan(0);
+    // It took 22.7 s. What remains is receiving and JSON.parse-ing 31 MB (≈ 50 ms a body) on a
+    // machine shared with the test client and its neighbours.
+    expect(slowestHealth).toBeLessThan(3_000);
+    expect(rssAfter - rssBefore).toBeLessThan(500); // peak RSS reached 4.9 GB
+  });
+});
+
+// The process's peak resident set so far, in MB (Linux).
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024);
+}
