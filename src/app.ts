@@ -8,6 +8,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { configSchema, type Config } from './config.js';
+import { validationFailed } from './errors.js';
 import type { Dataset } from './data/fashion-mnist.js';
 import { redactUrl } from './logging/redact-url.js';
 import { requestId } from './logging/request-id.js';
@@ -25,6 +26,7 @@ import metricsRoutes from './routes/metrics.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
+import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
 
 export interface AppOptions extends Partial<Config> {
@@ -86,10 +88,17 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
   // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  // A /predict body of images as 28 rows has 29 arrays an image; nothing else has more than a few.
+  const jsonLimits = { keys: 1_000, containers: 29 * config.MAX_IMAGES_PER_REQUEST + 1_000 };
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    (body as string).trim() === '' ? done(null, undefined) : parseJson(request, body as string, done));
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    const problem = jsonShapeProblem(text, jsonLimits);
+    if (problem) return done(validationFailed('body', { issues: [{ path: [], message: `${problem}: no request of this API has that` }], complete: true }));
+    parseJson(request, text, done);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // (Hooks on every request are synchronous: an async hook costs a promise per request.)

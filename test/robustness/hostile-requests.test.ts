@@ -45,8 +45,8 @@ describe('validation errors of bounded size', () => {
     expect(blocked).toBeLessThan(250);
   });
 
-  it('names a few of 3,000 unknown keys on POST /jobs in a short message', async () => {
-    const payload = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`unknown${i}`, i]));
+  it('names a few of 900 unknown keys on POST /jobs in a short message', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 900 }, (_, i) => [`unknown${i}`, i]));
     const response = await app.inject({ method: 'POST', url: '/jobs', payload });
     const error = expectError(response, 400, 'VALIDATION_FAILED');
     expect(response.body.length).toBeLessThan(2 * 1024);
@@ -66,6 +66,20 @@ describe('validation errors of bounded size', () => {
     expect(blocked).toBeLessThan(100); // parsing it took seconds
     // 1,000 images are 3.1 MB: over the small routes' limit, well within /predict's.
     expectError(await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: negativeImages }), 400, 'VALIDATION_FAILED');
+  });
+
+  it.each([
+    ['700,000 object keys', `{"images":[],${Array.from({ length: 700_000 }, (_, i) => `"k${i}":1`).join(',')}}`, 'more than 1000 object keys'],
+    ['arrays nested 4,000,000 deep', `{"images":${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}}`, 'more than 30000 arrays and objects'],
+    ['2,700,000 empty arrays', `{"images":[${new Array(2_700_000).fill('[]').join(',')}]}`, 'more than 30000 arrays and objects'],
+  ])('refuses a /predict body of %s (8 MB) before JSON.parse spends seconds on it', async (_, payload, reason) => {
+    let response!: Awaited<ReturnType<FastifyInstance['inject']>>;
+    const blocked = await longestBlock(async () => {
+      response = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload });
+    });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(error.details).toEqual([{ path: 'body', message: expect.stringContaining(reason) }]);
+    expect(blocked).toBeLessThan(250); // JSON.parse alone took 2–3 s
   });
 
   it('lists every issue when there are 20 or fewer, with no count', async () => {
