@@ -41,7 +41,7 @@ export const apiVersion = '0.1.0';
 
 // Bodies of every route but /predict are a few hundred bytes of JSON. Parsing what an attacker
 // can fit in BODY_LIMIT_BYTES costs seconds (8 MB of object keys), so they get this much.
-export const SMALL_BODY_LIMIT = 64 * 1024;
+const SMALL_BODY_LIMIT = 64 * 1024;
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
