@@ -31,7 +31,8 @@ export function findIssues(schema: Schema, value: unknown, limit: number): Found
 
 function walk(schema: Schema, value: unknown, path: PropertyKey[], found: FoundIssues, limit: number): void {
   const def = schema._zod.def;
-  // A wrapper or container with its own refinements is judged whole by zod, refinements and all.
+  // An object or wrapper with checks of its own (refinements) is judged whole by zod; an
+  // array's checks (its sizes) run after its elements, as zod runs them.
   const plain = !def.checks?.length;
   switch (def.type) {
     case 'object':
