@@ -18,7 +18,13 @@ export const configSchema = z.object({
   MAX_WATCHERS_PER_JOB: integer(100),
   REQUEST_TIMEOUT_MS: integer(30_000),
   SHUTDOWN_TIMEOUT_MS: integer(10_000),
-  API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
+  // What an Authorization header's bearer token can carry (RFC 6750 b64token): a token with a
+  // space could never match, a non-ASCII one would depend on each client's header encoding.
+  API_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .regex(/^[A-Za-z0-9\-._~+/]+=*$/, 'may only hold A-Z a-z 0-9 - . _ ~ + / and end in = padding (a bearer token)')
+    .optional(),
   MAX_MODELS: integer(100),
   MAX_FINISHED_JOBS: integer(500),
   RETENTION_DAYS: z.coerce.number().min(0).default(30),
@@ -31,7 +37,9 @@ export type Config = z.infer<typeof configSchema>;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+    // One line naming each variable, never echoing a value: it may be a secret.
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   return parsed.data;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FoundIssues } from './validation/bounded-issues.js';
 
 // The one error table: every error the API can answer with, and its HTTP status.
 export const errorTable = {
@@ -6,17 +7,23 @@ export const errorTable = {
   INVALID_JSON: 400,
   INVALID_IMAGE: 400,
   INVALID_CURSOR: 400,
+  MALFORMED_REQUEST: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   ROUTE_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   JOB_ALREADY_FINISHED: 409,
   JOB_NOT_FINISHED: 409,
   NO_MODEL: 409,
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RANGE_NOT_SATISFIABLE: 416,
   QUEUE_FULL: 429,
   TOO_MANY_WATCHERS: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   STARTING: 503,
   SHUTTING_DOWN: 503,
@@ -33,24 +40,60 @@ export type JobErrorCode = (typeof jobErrorCodes)[number];
 
 export const errorCodeSchema = z.enum(Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]]);
 
+// Validation errors stay small whatever the request: the first ISSUES_LISTED issues are listed,
+// the rest only counted, and counting stops at ISSUES_COUNTED (see src/validation/bounded-issues.ts).
+export const ISSUES_LISTED = 20;
+export const ISSUES_COUNTED = 1000;
+// Longest message or path an error repeats back (zod names every unknown key in one message).
+const TEXT_LIMIT = 200;
+
+export const fieldIssueSchema = z
+  .object({
+    path: z.string().describe('The request part and the field, e.g. `body.images.3.100`; the part alone on the final entry.'),
+    message: z.string(),
+    omitted: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        `Only on a final entry after ${ISSUES_LISTED} listed issues: how many more were found. Validation stops after ` +
+          `${ISSUES_COUNTED} issues, so ${ISSUES_COUNTED - ISSUES_LISTED} means at least that many.`,
+      ),
+  })
+  .meta({ id: 'FieldIssue' });
+
+export type FieldIssue = z.infer<typeof fieldIssueSchema>;
+
 export const errorBodySchema = z
   .object({
     error: z.object({
       code: errorCodeSchema,
       message: z.string(),
-      details: z.unknown().optional(),
+      details: z
+        .union([
+          z
+            .array(fieldIssueSchema)
+            .describe(
+              `VALIDATION_FAILED: one entry per failing field, at most ${ISSUES_LISTED}, then (when there were more) one entry ` +
+                'with `omitted`, the count of the rest.',
+            ),
+          z.record(z.string(), z.unknown()).describe('Other codes: facts about the error, e.g. `{ index }` of the image that failed.'),
+        ])
+        .optional(),
     }),
   })
   .meta({ id: 'Error' });
 
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type ErrorDetails = NonNullable<ErrorBody['error']['details']>;
 
 export class ApiError extends Error {
   readonly statusCode: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details?: unknown,
+    readonly details?: ErrorDetails,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
@@ -59,17 +102,35 @@ export class ApiError extends Error {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-// 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`.
-export function validationFailed(details: Array<{ path: string; message: string }>): ApiError {
-  const summary = details.slice(0, 5).map((d) => `${d.path}: ${d.message}`).join('; ');
-  return new ApiError('VALIDATION_FAILED', `invalid request: ${summary}`, details);
+export function truncate(text: string, limit = TEXT_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+// 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`, with at most
+// ISSUES_LISTED of them listed. `where` is the request part: body, querystring, params.
+export function validationFailed(where: string, found: FoundIssues): ApiError {
+  const listed: FieldIssue[] = found.issues.slice(0, ISSUES_LISTED).map((issue) => ({
+    path: truncate([where, ...issue.path.map(String)].join('.')),
+    message: truncate(issue.message),
+  }));
+  const omitted = found.issues.length - listed.length;
+  const atLeast = found.complete ? '' : 'at least ';
+  const unsaid = found.issues.length - 5;
+  const message = `invalid request: ${listed.slice(0, 5).map((issue) => `${issue.path}: ${issue.message}`).join('; ')}` +
+    (unsaid > 0 ? `; and ${atLeast}${unsaid} more` : '');
+  if (omitted === 0) return new ApiError('VALIDATION_FAILED', message, listed);
+  return new ApiError('VALIDATION_FAILED', message, [
+    ...listed,
+    { path: where, message: `${atLeast}${omitted} more issues, not listed`, omitted },
+  ]);
 }
 
 // A zod error on one part of the request (body, querystring, params) as VALIDATION_FAILED.
 export function zodValidationFailed(where: string, error: z.ZodError): ApiError {
-  return validationFailed(error.issues.map((issue) => ({ path: [where, ...issue.path].join('.'), message: issue.message })));
+  const issues = error.issues.slice(0, ISSUES_COUNTED).map((issue) => ({ path: issue.path, message: issue.message }));
+  return validationFailed(where, { issues, complete: error.issues.length <= ISSUES_COUNTED });
 }

@@ -3,27 +3,24 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
 
-// Open without a token: probes, and the dashboard's page and assets (they hold no data;
-// the page asks for the token itself).
-const publicPaths = new Set(['/healthz', '/readyz', '/', '/index.html', '/favicon.ico']);
-const publicPrefixes = ['/ui/'];
+// Open without a token: probes, and the dashboard's page and assets (they hold no data; the
+// page asks for the token itself). Matched on the route a request reached, never on its raw
+// URL, so no spelling of a path reaches a protected route as a public one.
+const publicRoutes = new Set(['/healthz', '/readyz', '/', '/ui/*', '/ui/vendor/*']);
 
-export function isPublic(path: string): boolean {
-  return publicPaths.has(path) || publicPrefixes.some((prefix) => path.startsWith(prefix));
-}
+// The one route whose clients cannot set headers: a browser's WebSocket (and, later, its
+// EventSource) on the job event stream. Everywhere else a token in the URL would end up in
+// proxies' logs and browser history, so only the header counts.
+const queryTokenRoute = '/jobs/:id/events';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 function suppliedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (header !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1];
-  }
-  // Browsers cannot set headers on a WebSocket, so the stream also takes ?token=.
-  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+  if (header !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  if (request.method === 'GET' && request.routeOptions.url === queryTokenRoute) {
     const token = (request.query as Record<string, unknown> | undefined)?.token;
-    return typeof token === 'string' ? token : undefined;
+    return typeof token === 'string' ? token : undefined; // `?token=a&token=b` is no token
   }
   return undefined;
 }
@@ -34,13 +31,13 @@ export default fp(async function auth(app: FastifyInstance, options: { token?: s
   if (!options.token) return;
   const expected = digest(options.token);
   app.addHook('onRequest', async (request) => {
-    if (isPublic(request.url.split('?')[0])) return;
+    if (request.routeOptions.url !== undefined && publicRoutes.has(request.routeOptions.url)) return;
     const supplied = suppliedToken(request);
     if (supplied === undefined || !timingSafeEqual(digest(supplied), expected)) {
       throw new ApiError(
         'UNAUTHORIZED',
         supplied === undefined
-          ? 'this service needs a token: send Authorization: Bearer <API_TOKEN> (WebSocket: ?token=<API_TOKEN>)'
+          ? `this service needs a token: send Authorization: Bearer <API_TOKEN> (GET ${queryTokenRoute} also takes ?token=<API_TOKEN>)`
           : 'the token is not valid',
         undefined,
         { 'www-authenticate': 'Bearer' },
@@ -48,8 +45,3 @@ export default fp(async function auth(app: FastifyInstance, options: { token?: s
     }
   });
 });
-
-// Request URLs as logged: a token in the query string never reaches the logs.
-export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
-}

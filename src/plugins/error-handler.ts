@@ -1,7 +1,8 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errorBody, validationFailed, type ErrorCode } from '../errors.js';
+import { ApiError, errorBody, errorTable, truncate, type ErrorCode } from '../errors.js';
 
 // Fastify's own request errors, translated into the error table.
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -13,35 +14,37 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
 
+// Client errors that plugins (@fastify/static's file sending) raise by status alone.
+const statusCodes: Partial<Record<number, { code: ErrorCode; message: string }>> = {
+  403: { code: 'FORBIDDEN', message: 'forbidden: not a file this service serves' },
+  412: { code: 'PRECONDITION_FAILED', message: 'precondition failed: the file is not the one If-Match or If-Unmodified-Since names' },
+  416: { code: 'RANGE_NOT_SATISFIABLE', message: 'range not satisfiable: the file is shorter than the range asked for' },
+};
+
 // The one place that renders errors: { error: { code, message, details? } }. 5xx details
 // stay in the log, never in the response.
-export default fp(async function errorHandler(app: FastifyInstance, options: { bodyLimit: number }) {
+export default fp(async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message, error.details));
     }
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const where = error.validationContext ?? 'body';
-      const details = error.validation.map((issue) => ({
-        path: `${where}${issue.instancePath.replaceAll('/', '.').replace(/\.$/, '')}`,
-        message: issue.message ?? 'is invalid',
-      }));
-      const failure = validationFailed(details);
-      return reply.code(failure.statusCode).send(errorBody(failure.code, failure.message, failure.details));
-    }
     const mapped = error.code ? fastifyCodes[error.code] : undefined;
     if (mapped === 'PAYLOAD_TOO_LARGE') {
-      return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${options.bodyLimit} bytes`));
+      return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`));
     }
     if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
       return reply.code(415).send(errorBody(mapped, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/json`));
     }
     if (mapped === 'INVALID_JSON') {
-      return reply.code(400).send(errorBody(mapped, `request body is not valid JSON: ${error.message}`));
+      return reply.code(400).send(errorBody(mapped, `request body is not valid JSON: ${truncate(error.message)}`));
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply.code(status).send(errorBody(mapped ?? 'VALIDATION_FAILED', error.message));
+      const known = mapped ? undefined : statusCodes[status];
+      if (known) return reply.code(status).send(errorBody(known.code, known.message));
+      // Any other client error is answered as the table says its code is.
+      const code = mapped ?? 'VALIDATION_FAILED';
+      return reply.code(errorTable[code]).send(errorBody(code, truncate(error.message)));
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error; it has been logged'));
@@ -51,3 +54,27 @@ export default fp(async function errorHandler(app: FastifyInstance, options: { b
     reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.yaml`));
   });
 });
+
+// Errors Node's HTTP server meets before any request exists (a request not received in full
+// within REQUEST_TIMEOUT_MS, headers over its limit, bytes that are not HTTP), written straight to
+// the socket, in the same shape as every other error. Fastify's default writes another shape.
+export function clientErrorHandler(requestTimeoutMs: number) {
+  return function handle(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [code, message]: [ErrorCode, string] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['REQUEST_TIMEOUT', `the request was not received in full within ${requestTimeoutMs} ms`]
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? ['HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts']
+          : ['MALFORMED_REQUEST', 'the request is not well-formed HTTP/1.1'];
+    this.log.debug({ err: error }, 'client error');
+    const body = JSON.stringify(errorBody(code, message));
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${errorTable[code]} ${STATUS_CODES[errorTable[code]]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}

@@ -22,7 +22,8 @@ describe('TRAINING_KERNELS', () => {
     const typescript = await trainOnce('typescript');
     expect(simd.ready.pool.kernels).toBe('simd');
     expect(typescript.ready.pool.kernels).toBe('typescript');
-    const [a, b] = [simd.job.metrics[0], typescript.job.metrics[0]];
+    type Metrics = Array<{ trainLoss: number; trainAcc: number; testAcc: number }>;
+    const [a, b] = [(simd.job.metrics as Metrics)[0], (typescript.job.metrics as Metrics)[0]];
     expect(Math.abs(a.trainLoss - b.trainLoss)).toBeLessThan(1e-7);
     expect(Math.abs(a.trainAcc - b.trainAcc)).toBeLessThanOrEqual(2 / 60000);
     expect(Math.abs(a.testAcc - b.testAcc)).toBeLessThanOrEqual(1 / 10000 + 1e-12);

@@ -1,0 +1,55 @@
+import { request as httpRequest } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorTable } from '../../src/errors.js';
+import { testApp } from '../helpers/app.js';
+import { expectError } from '../helpers/errors.js';
+
+// GET with the path exactly as given (fetch and app.inject would resolve the dot segments).
+function rawGet(base: string, path: string): Promise<{ statusCode: number; json: () => any }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${base}/`, { path }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, json: () => JSON.parse(body) }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+// The status of every answer is its code's status in the one table.
+function expectTabled(response: { statusCode: number; json: () => any }, code: keyof typeof errorTable) {
+  expect(errorTable[code]).toBe(response.statusCode);
+  return expectError(response, response.statusCode, code);
+}
+
+describe('errors of the dashboard\'s static files', () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    app = await testApp({ API_TOKEN: 'static-files-test-token' });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => app.close());
+
+  it('answers path traversal and directory listing attempts with 403 FORBIDDEN', async () => {
+    for (const path of ['/ui/../../etc/passwd', '/ui/%2e%2e/%2e%2e/package.json', '/ui/..%5c..%5cpackage.json', '/ui/%00', '/ui/', '/ui//etc/passwd']) {
+      expectTabled(await rawGet(base, path), 'FORBIDDEN');
+    }
+  });
+
+  it('answers an unsatisfiable range with 416 and a failed precondition with 412, each with its own code', async () => {
+    expectTabled(await app.inject({ method: 'GET', url: '/ui/app.js', headers: { range: 'bytes=999999-' } }), 'RANGE_NOT_SATISFIABLE');
+    expectTabled(await app.inject({ method: 'GET', url: '/ui/app.js', headers: { 'if-match': '"nope"' } }), 'PRECONDITION_FAILED');
+  });
+
+  it('keeps no public path that is not served: /index.html and /favicon.ico need the token, then are 404', async () => {
+    for (const url of ['/index.html', '/favicon.ico']) {
+      expectTabled(await app.inject({ method: 'GET', url }), 'UNAUTHORIZED');
+      expectTabled(await app.inject({ method: 'GET', url, headers: { authorization: 'Bearer static-files-test-token' } }), 'ROUTE_NOT_FOUND');
+    }
+    // The page links its icon under /ui/, which is public.
+    expect((await app.inject({ method: 'GET', url: '/ui/icon.svg' })).headers['content-type']).toContain('image/svg+xml');
+  });
+});

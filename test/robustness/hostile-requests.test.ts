@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { temporaryDirectory, testApp } from '../helpers/app.js';
+import { expectError } from '../helpers/errors.js';
+import { killAllStarted, startServer, type ServerProcess } from './server-process.js';
+
+// Requests built to make the service work hard for nothing: each is answered with a small error,
+// without holding the event loop.
+
+const negativeImages = JSON.stringify({ images: Array.from({ length: 1000 }, () => new Array(784).fill(-1)) });
+
+// The longest the event loop was held while `work` ran, in ms.
+async function longestBlock(work: () => Promise<unknown>): Promise<number> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  await work();
+  await new Promise((resolve) => setTimeout(resolve, 20)); // let the histogram see the last stretch
+  histogram.disable();
+  return histogram.max / 1e6;
+}
+
+describe('validation errors of bounded size', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await testApp();
+  });
+  afterAll(() => app.close());
+
+  it('answers 1,000 images of 784 negative pixels (784,000 issues) with 20 of them and a count, quickly', async () => {
+    let response!: Awaited<ReturnType<FastifyInstance['inject']>>;
+    const blocked = await longestBlock(async () => {
+      response = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: negativeImages });
+    });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(response.body.length).toBeLessThan(8 * 1024);
+    expect(error.details).toHaveLength(21);
+    expect(error.details[0]).toEqual({ path: 'body.images.0.0', message: 'Too small: expected number to be >=0' });
+    expect(error.details[19].path).toBe('body.images.0.19');
+    expect(error.details[20]).toEqual({ path: 'body', message: 'at least 980 more issues, not listed', omitted: 980 });
+    expect(error.message).toContain('body.images.0.0');
+    expect(error.message).toContain('at least 995 more');
+    // JSON.parse of the 3.1 MB body alone takes 20–50 ms here; zod listing every issue took seconds.
+    expect(blocked).toBeLessThan(250);
+  });
+
+  it('names a few of 900 unknown keys on POST /jobs in a short message', async () => {
+    const payload = Object.fromEntries(Array.from({ length: 900 }, (_, i) => [`unknown${i}`, i]));
+    const response = await app.inject({ method: 'POST', url: '/jobs', payload });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(response.body.length).toBeLessThan(2 * 1024);
+    expect(error.details).toHaveLength(1);
+    expect(error.details[0].path).toBe('body');
+    expect(error.details[0].message).toMatch(/^Unrecognized keys: "unknown0", "unknown1", .*…$/);
+    expect(error.details[0].message.length).toBeLessThanOrEqual(200);
+  });
+
+  it('refuses 700,000 keys (8 MB) on POST /jobs with 413 before parsing them; /predict keeps its own limit', async () => {
+    const payload = `{${Array.from({ length: 700_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
+    let response!: Awaited<ReturnType<FastifyInstance['inject']>>;
+    const blocked = await longestBlock(async () => {
+      response = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload });
+    });
+    expect(expectError(response, 413, 'PAYLOAD_TOO_LARGE').message).toBe('request body is larger than the limit of 65536 bytes');
+    expect(blocked).toBeLessThan(100); // parsing it took seconds
+    // 1,000 images are 3.1 MB: over the small routes' limit, well within /predict's.
+    expectError(await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: negativeImages }), 400, 'VALIDATION_FAILED');
+  });
+
+  it.each([
+    ['700,000 object keys', `{"images":[],${Array.from({ length: 700_000 }, (_, i) => `"k${i}":1`).join(',')}}`, 'more than 1000 object keys'],
+    ['arrays nested 4,000,000 deep', `{"images":${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}}`, 'more than 30000 arrays and objects'],
+    ['2,700,000 empty arrays', `{"images":[${new Array(2_700_000).fill('[]').join(',')}]}`, 'more than 30000 arrays and objects'],
+  ])('refuses a /predict body of %s (8 MB) before JSON.parse spends seconds on it', async (_, payload, reason) => {
+    let response!: Awaited<ReturnType<FastifyInstance['inject']>>;
+    const blocked = await longestBlock(async () => {
+      response = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload });
+    });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(error.details).toEqual([{ path: 'body', message: expect.stringContaining(reason) }]);
+    expect(blocked).toBeLessThan(250); // JSON.parse alone took 2–3 s
+  });
+
+  it('lists every issue when there are 20 or fewer, with no count', async () => {
+    const image = new Array(784).fill(0);
+    image[5] = -1;
+    image[700] = 256;
+    const response = await app.inject({ method: 'POST', url: '/predict', payload: { images: [image, image], topK: 11 } });
+    const error = expectError(response, 400, 'VALIDATION_FAILED');
+    expect(error.details).toEqual([
+      { path: 'body.images.0.5', message: 'Too small: expected number to be >=0' },
+      { path: 'body.images.0.700', message: 'Too big: expected number to be <=255' },
+      { path: 'body.images.1.5', message: 'Too small: expected number to be >=0' },
+      { path: 'body.images.1.700', message: 'Too big: expected number to be <=255' },
+      { path: 'body.topK', message: 'Too big: expected number to be <=10' },
+    ]);
+  });
+});
+
+describe('ten such requests at once, on the real server', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ POOL_SIZE: '1', DATA_DIR: (await temporaryDirectory()).path, LOG_LEVEL: 'warn' });
+  });
+  afterAll(() => killAllStarted());
+
+  it('answers each with a small 400 while /healthz keeps answering at once', async () => {
+    const rssBefore = peakRss(server.child.pid!);
+    let slowestHealth = 0;
+    let healthChecks = 0;
+    let hostileDone = false;
+    const health = (async () => {
+      while (!hostileDone) {
+        const started = performance.now();
+        expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
+        slowestHealth = Math.max(slowestHealth, performance.now() - started);
+        healthChecks++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const response = await fetch(`${server.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: negativeImages });
+        return { status: response.status, size: (await response.text()).length, seconds: (performance.now() - started) / 1000 };
+      }),
+    );
+    hostileDone = true;
+    await health;
+    const rssAfter = peakRss(server.child.pid!);
+    console.log(`[hostile] ten at once: ${answers.map((a) => a.seconds.toFixed(2)).join(' ')} s; slowest /healthz ${slowestHealth.toFixed(0)} ms of ${healthChecks}; peak RSS ${rssBefore} → ${rssAfter} MB`);
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.size).toBeLessThan(8 * 1024);
+    }
+    expect(healthChecks).toBeGreaterThan(0);
+    // It took 22.7 s. What remains is receiving and JSON.parse-ing 31 MB (≈ 50 ms a body) on a
+    // machine shared with the test client and its neighbours.
+    expect(slowestHealth).toBeLessThan(3_000);
+    expect(rssAfter - rssBefore).toBeLessThan(500); // peak RSS reached 4.9 GB
+  });
+});
+
+// The process's peak resident set so far, in MB (Linux).
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) / 1024);
+}

@@ -1,0 +1,86 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { listQuerySchema } from '../../src/schemas/jobs.js';
+import { hyperparametersInputSchema } from '../../src/schemas/training.js';
+import { predictBodySchema } from '../../src/schemas/predict.js';
+import { findIssues } from '../../src/validation/bounded-issues.js';
+
+const predictBody = predictBodySchema(4);
+const zodIssues = (schema: z.ZodType, value: unknown) =>
+  (z.safeParse(schema, value).error?.issues ?? []).map((issue) => ({ path: issue.path, message: issue.message }));
+
+// Values near the schemas' edges, so that some pass and most fail in a few places.
+const pixel = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(-1, 256, 0.5, 'x', null));
+const image = fc.oneof(
+  fc.array(pixel, { minLength: 782, maxLength: 786 }),
+  fc.array(fc.array(pixel, { minLength: 27, maxLength: 29 }), { minLength: 27, maxLength: 29 }),
+  fc.constantFrom('', 'iVBORw0KGgo=', 7, null, {}, [[]]),
+);
+const extraKeys = fc.dictionary(fc.constantFrom('extra', 'image', 'top_k', '__proto__', 'constructor'), fc.jsonValue(), { maxKeys: 3 });
+const predictLike = fc.oneof(
+  fc.record(
+    { model: fc.oneof(fc.string({ maxLength: 3 }), fc.integer()), images: fc.oneof(fc.array(image, { maxLength: 6 }), fc.jsonValue()), topK: fc.oneof(fc.integer({ min: -1, max: 12 }), fc.string()) },
+    { requiredKeys: [] },
+  ).chain((body) => extraKeys.map((extra) => ({ ...extra, ...body }))),
+  fc.jsonValue(),
+);
+const jobLike = fc.oneof(
+  fc.record(
+    { epochs: fc.oneof(fc.integer({ min: -1, max: 1001 }), fc.double()), lr: fc.oneof(fc.double({ min: -1, max: 11 }), fc.string()), seed: fc.jsonValue(), momentum: fc.double({ min: 0, max: 1.5 }) },
+    { requiredKeys: [] },
+  ).chain((body) => extraKeys.map((extra) => ({ ...extra, ...body }))),
+  fc.jsonValue(),
+  fc.constant(undefined),
+);
+
+describe('findIssues', () => {
+  it('finds exactly the issues zod finds, in zod\'s order and words, when there are fewer than the limit', () => {
+    const cases: Array<[z.ZodType, fc.Arbitrary<unknown>]> = [
+      [predictBody, predictLike],
+      [hyperparametersInputSchema(1000), jobLike],
+      [listQuerySchema, fc.record({ limit: fc.constantFrom('0', '20', '101', 'x', '1.5'), cursor: fc.string({ maxLength: 3 }) }, { requiredKeys: [] })],
+    ];
+    let failing = 0;
+    for (const [schema, values] of cases) {
+      fc.assert(
+        fc.property(values, (value) => {
+          const expected = zodIssues(schema, value);
+          if (expected.length > 0) failing++;
+          expect(findIssues(schema, value, 1000)).toEqual({ issues: expected, complete: true });
+        }),
+        { numRuns: 300, endOnFailure: true },
+      );
+    }
+    expect(failing).toBeGreaterThan(500); // most generated values are wrong somewhere
+  });
+
+  it('stops at the limit without looking at the rest of the input', () => {
+    const images = Array.from({ length: 1000 }, () => new Array(784).fill(-1));
+    const visited = new Set<number>();
+    const watched = new Proxy(images, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) visited.add(Number(key));
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const found = findIssues(predictBodySchema(1000), { images: watched }, 1000);
+    expect(found.complete).toBe(false);
+    expect(found.issues).toHaveLength(1000);
+    expect(found.issues[999]).toEqual({ path: ['images', 1, 215], message: 'Too small: expected number to be >=0' });
+    expect([...visited]).toEqual([0, 1]); // zod's own parse reads all 1,000 images
+  });
+
+  it('names 20 of many unknown keys in one issue, and says there are more', () => {
+    const body = { epochs: 1, ...Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i])) };
+    const { issues } = findIssues(hyperparametersInputSchema(1000), body, 1000);
+    expect(issues).toHaveLength(1);
+    expect(issues[0].path).toEqual([]);
+    expect(issues[0].message).toBe(`Unrecognized keys: ${Array.from({ length: 20 }, (_, i) => `"k${i}"`).join(', ')}, and more`);
+  });
+
+  it('reports an array longer than its maximum by its length alone', () => {
+    const found = findIssues(predictBodySchema(2), { images: Array.from({ length: 5 }, () => [-1]) }, 1000);
+    expect(found.issues).toEqual([{ path: ['images'], message: 'Too big: expected array to have <=2 items' }]);
+  });
+});
