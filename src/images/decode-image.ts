@@ -1,10 +1,15 @@
 import { IMAGE_SIDE, IMAGE_SIZE } from '../engine/softmax-regression.js';
 import { ApiError } from '../errors.js';
-import { decodePng, ImageError } from './decode-png.js';
+import { decodePng } from './decode-png.js';
+import { ImageError } from './image-error.js';
+import { MAX_PNG_BYTES } from './png-structure.js';
 
 export type ImageInput = number[] | number[][] | string;
 
 const dataUrlPrefix = /^data:image\/png;base64,/;
+// Base64 of the largest PNG accepted, with room for line breaks: longer strings are refused
+// before the regex or the decoding touches them (the byte cap is checked exactly after).
+const MAX_BASE64_CHARS = 2 * Math.ceil(MAX_PNG_BYTES / 3) * 4;
 
 // Validated request images (see imageSchema) → each image's 784 grey levels 0..255. A flat
 // array of 784 numbers is used as it is (most requests: no copy); rows and PNGs are decoded.
@@ -15,6 +20,9 @@ export function decodeImages(images: ImageInput[]): ArrayLike<number>[] {
       const pixels = new Float32Array(IMAGE_SIZE);
       (image as number[][]).forEach((row, r) => pixels.set(row, r * IMAGE_SIDE));
       return pixels;
+    }
+    if (image.length > MAX_BASE64_CHARS) {
+      throw new ApiError('INVALID_IMAGE', `images[${index}]: the string is ${image.length} characters; a 28×28 PNG is at most ${MAX_PNG_BYTES} bytes`, { index });
     }
     const base64 = image.replace(dataUrlPrefix, '');
     if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(base64)) {
