@@ -2,7 +2,7 @@ import { IMAGE_SIDE, IMAGE_SIZE } from '../engine/softmax-regression.js';
 import { ApiError } from '../errors.js';
 import { decodePng } from './decode-png.js';
 import { ImageError } from './image-error.js';
-import { MAX_PNG_BYTES } from './png-structure.js';
+import { checkPngSize, MAX_PNG_BYTES } from './png-structure.js';
 
 export type ImageInput = number[] | number[][] | string;
 
@@ -39,14 +39,27 @@ export function decodeImages(images: ImageInput[]): ArrayLike<number>[] {
   });
 }
 
+// Errors in a raw PNG body → 400 INVALID_IMAGE naming the body.
+function asBodyError(error: unknown): unknown {
+  return error instanceof ImageError ? new ApiError('INVALID_IMAGE', `request body: ${error.message}`) : error;
+}
+
+// A raw PNG body's declared length, checked before the body is read.
+export function checkPngBodyLength(bytes: number): void {
+  try {
+    checkPngSize(bytes);
+  } catch (error) {
+    throw asBodyError(error);
+  }
+}
+
 // One raw PNG body → [1,784].
 export function decodePngBody(body: Buffer): Float32Array {
   const pixels = new Float32Array(IMAGE_SIZE);
   try {
     decodePng(body, pixels, 0);
   } catch (error) {
-    if (error instanceof ImageError) throw new ApiError('INVALID_IMAGE', `request body: ${error.message}`);
-    throw error;
+    throw asBodyError(error);
   }
   return pixels;
 }
