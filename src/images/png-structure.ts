@@ -31,8 +31,8 @@ export interface PngStructure {
   imageData: Uint8Array[];
 }
 
-export function checkPngSize(bytes: number): void {
-  if (bytes > MAX_PNG_BYTES) throw new ImageError(`PNG is ${bytes} bytes; a 28×28 PNG is at most ${MAX_PNG_BYTES}`);
+export function pngSizeError(bytes: number): ImageError | undefined {
+  return bytes > MAX_PNG_BYTES ? new ImageError(`PNG is ${bytes} bytes; a 28×28 PNG is at most ${MAX_PNG_BYTES}`) : undefined;
 }
 
 function readHeader(data: Uint8Array): PngHeader {
@@ -57,7 +57,8 @@ function readHeader(data: Uint8Array): PngHeader {
 // before the IDATs; consecutive IDATs; IEND last, with nothing after it; every length within
 // the file and every CRC right. Ancillary chunks are checked and skipped; nothing is inflated.
 export function readPngStructure(bytes: Uint8Array): PngStructure {
-  checkPngSize(bytes.length);
+  const tooLarge = pngSizeError(bytes.length);
+  if (tooLarge) throw tooLarge;
   if (bytes.length < SIGNATURE.length || SIGNATURE.some((byte, i) => bytes[i] !== byte)) {
     throw new ImageError('not a readable PNG (no PNG signature)');
   }

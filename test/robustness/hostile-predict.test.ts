@@ -1,13 +1,18 @@
+import { once } from 'node:events';
+import http from 'node:http';
 import { deflateSync } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { encodePng } from '../../src/images/decode-png.js';
-import { sharedDataset, testApp, waitForJob } from '../helpers/app.js';
+import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { chunk, iend, ihdr, pngFile } from '../images/png-builder.js';
+import { api, isFinished, killAllStarted, pollJob, startServer, type ServerProcess } from './server-process.js';
 
-// The /predict requests that used to hold the event loop: each alone in-process (its answer
-// and its cost).
+// The /predict requests that used to hold the event loop, and the largest valid ones: each alone
+// in-process (its answer and its cost), then ten of each at once against the real service on a
+// real port while a separate client times GET /healthz.
 
 interface Hostile {
   kind: string;
@@ -76,12 +81,18 @@ function expectRefused(status: number, body: any, message: RegExp): void {
   expect(body.error.message).toMatch(message);
 }
 
+function expectClassified(status: number, body: any): void {
+  expect(status).toBe(200);
+  expect(Object.keys(body).sort()).toEqual(['model', 'predictions']);
+  expect(body.predictions).toHaveLength(1000);
+}
+
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
 
-describe('each hostile /predict request alone (app.inject)', () => {
+describe('each hostile or largest valid /predict request alone (app.inject)', () => {
   let app: FastifyInstance;
   let requests: Hostile[];
 
@@ -133,4 +144,144 @@ describe('each hostile /predict request alone (app.inject)', () => {
     const { status, body } = await alone('5 MB PNG in base64 in JSON');
     expectRefused(status, body, /^images\[1\]: the string is \d+ characters; a 28×28 PNG is at most 262144 bytes$/);
   });
+
+  // Before: decoded in one go, 130–240 ms in one turn.
+  it('1000 PNGs in JSON: 200, and no turn of the event loop takes 50 ms of CPU', async () => {
+    const { status, body, longestTurnCpu } = await alone('1000 PNGs in JSON');
+    expectClassified(status, body);
+    expect(longestTurnCpu).toBeLessThan(50);
+  });
+
+  // Their longest turn is Fastify's JSON.parse of the 2.2 MB body (see the report it prints).
+  it.each(['1000 flat images in JSON', '1000 images as rows in JSON'])('%s: 200', async (kind) => {
+    const { status, body } = await alone(kind);
+    expectClassified(status, body);
+  });
+});
+
+const COPIES = 10;
+const HEALTHZ_P99_MS = 100;
+const now = () => performance.timeOrigin + performance.now();
+
+interface Sample {
+  sentAt: number;
+  ms: number;
+  status: number;
+}
+
+// The separate client: a worker thread with its own event loop, timing GET /healthz one request
+// after another on a kept-alive connection, 2 ms apart. It says when it has a baseline of 20
+// samples, and posts all of them when told to stop.
+const PROBER = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const now = () => performance.timeOrigin + performance.now();
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const get = () => new Promise((resolve) => {
+  http.get(workerData.url, { agent }, (response) => {
+    response.resume();
+    response.on('end', () => resolve(response.statusCode));
+  }).on('error', () => resolve(-1));
+});
+let stopped = false;
+parentPort.on('message', () => { stopped = true; });
+(async () => {
+  const samples = [];
+  while (!stopped) {
+    const sentAt = now();
+    const status = await get();
+    samples.push({ sentAt, ms: now() - sentAt, status });
+    if (samples.length === 20) parentPort.postMessage('baseline');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  agent.destroy();
+  parentPort.postMessage({ samples });
+})();
+`;
+
+// One POST /predict on its own connection with node:http (lighter than fetch when sixty large
+// bodies leave at once): the status, the parsed answer, and the time from sending to the answer.
+function post(base: string, request: Hostile): Promise<{ request: Hostile; status: number; body: any; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const sentAt = now();
+    const outgoing = http.request(`${base}/predict`, { method: 'POST', agent: false, headers: { 'content-type': request.type } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ request, status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), ms: now() - sentAt }));
+    });
+    // The server may answer a PNG body it refuses by its length before the body is sent, and
+    // close: an error after the answer has begun is not a failure.
+    let answered = false;
+    outgoing.on('response', () => (answered = true));
+    outgoing.on('error', (error) => answered || reject(error));
+    outgoing.end(request.body);
+  });
+}
+
+describe('ten of each at once, on a real port, while a separate client times /healthz', () => {
+  let server: ServerProcess;
+  let dataDir: { path: string; remove: () => Promise<void> };
+  let requests: Hostile[];
+
+  beforeAll(async () => {
+    dataDir = await temporaryDirectory();
+    server = await startServer({ DATA_DIR: dataDir.path, POOL_SIZE: '1', LOG_LEVEL: 'warn' });
+    const created = await api(server.base, 'POST', '/jobs', { epochs: 1, seed: 1 });
+    expect(created.status).toBe(202);
+    expect((await pollJob(server.base, created.body.id, isFinished)).status).toBe('succeeded');
+    requests = await hostileRequests();
+  }, 120_000);
+
+  afterAll(async () => {
+    await killAllStarted();
+    await dataDir.remove();
+  });
+
+  it(`answers every one, in the error shape or with 1000 predictions, and /healthz p99 stays under ${HEALTHZ_P99_MS} ms`, async () => {
+    const prober = new Worker(PROBER, { eval: true, workerData: { url: `${server.base}/healthz` } });
+    expect((await once(prober, 'message'))[0]).toBe('baseline');
+
+    const floodStart = now();
+    const answers = await Promise.all(requests.flatMap((request) => Array.from({ length: COPIES }, () => post(server.base, request))));
+    const floodEnd = now();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopped = once(prober, 'message');
+    prober.postMessage('stop');
+    const { samples } = (await stopped)[0] as { samples: Sample[] };
+    await prober.terminate();
+
+    const during = samples.filter((sample) => sample.sentAt >= floodStart && sample.sentAt <= floodEnd);
+    const latencies = during.map((sample) => sample.ms).sort((a, b) => a - b);
+    const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1];
+    const baseline = samples.filter((sample) => sample.sentAt < floodStart).map((sample) => sample.ms).sort((a, b) => a - b);
+    for (const request of requests) {
+      const times = answers.filter((answer) => answer.request === request).map((answer) => answer.ms).sort((a, b) => a - b);
+      console.log(`[hostile flood] ${request.kind} ×${times.length}: answered in ${times[0].toFixed(0)}–${times[times.length - 1].toFixed(0)} ms`);
+    }
+    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms; /healthz during it: ` +
+      `${latencies.length} samples, p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
+      `max ${latencies[latencies.length - 1].toFixed(1)} ms; before it: ${baseline.length} samples, p50 ${baseline[Math.floor(baseline.length / 2)].toFixed(1)} ms`);
+
+    expect(answers).toHaveLength(requests.length * COPIES);
+    const refused = answers.filter((answer) => answer.request.status === 400);
+    expect(refused).toHaveLength(3 * COPIES);
+    for (const { status, body, ms } of refused) {
+      expectRefused(status, body, pngRefusal);
+      expect(ms).toBeLessThan(5000);
+    }
+    const classified = answers.filter((answer) => answer.request.status === 200);
+    expect(classified).toHaveLength(2 * COPIES);
+    for (const { status, body } of classified) expectClassified(status, body);
+    // The client timed /healthz before the flood and many times during it, and it always answered.
+    expect(baseline.length).toBeGreaterThanOrEqual(20);
+    expect(latencies.length).toBeGreaterThanOrEqual(100);
+    expect(during.filter((sample) => sample.status !== 200)).toEqual([]);
+    expect(p99).toBeLessThan(HEALTHZ_P99_MS);
+
+    // And afterwards the service is ready and predicts.
+    expect((await api(server.base, 'GET', '/readyz')).status).toBe(200);
+    const predicted = await api(server.base, 'POST', '/predict', { images: [Array.from((await sharedDataset()).test.images.subarray(0, IMAGE_SIZE))] });
+    expect(predicted.status).toBe(200);
+    expect(predicted.body.predictions).toHaveLength(1);
+  }, 180_000);
 });
