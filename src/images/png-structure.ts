@@ -7,6 +7,11 @@ import { ImageError } from './image-error.js';
 // Checked before anything else, so that no CRC or inflation ever runs over a bigger file.
 export const MAX_PNG_BYTES = 256 * 1024;
 
+// Also far more than any real one has (IHDR, maybe PLTE, tRNS, a few IDATs and metadata
+// chunks, IEND), and it bounds the walk: 21,000 empty chunks fit in MAX_PNG_BYTES, and walking
+// them took 25–75 ms.
+export const MAX_PNG_CHUNKS = 1000;
+
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 // The bit depths the PNG specification allows for each colour type.
@@ -55,7 +60,8 @@ function readHeader(data: Uint8Array): PngHeader {
 // Walks a PNG's chunks and refuses anything but one 28×28 image laid out as the PNG
 // specification says: signature; IHDR first and once; PLTE and tRNS fitting the colour type,
 // before the IDATs; consecutive IDATs; IEND last, with nothing after it; every length within
-// the file and every CRC right. Ancillary chunks are checked and skipped; nothing is inflated.
+// the file and every CRC right; at most MAX_PNG_CHUNKS chunks. Ancillary chunks are checked and
+// skipped; nothing is inflated.
 export function readPngStructure(bytes: Uint8Array): PngStructure {
   const tooLarge = pngSizeError(bytes.length);
   if (tooLarge) throw tooLarge;
@@ -65,7 +71,8 @@ export function readPngStructure(bytes: Uint8Array): PngStructure {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let png: PngStructure | undefined;
   let imageDataEnded = false;
-  for (let at = SIGNATURE.length; ; ) {
+  for (let at = SIGNATURE.length, chunks = 1; ; chunks++) {
+    if (chunks > MAX_PNG_CHUNKS) throw new ImageError(`PNG has more than ${MAX_PNG_CHUNKS} chunks`);
     const left = bytes.length - at;
     if (left === 0) throw new ImageError(png?.imageData.length ? 'PNG ends without an IEND chunk' : 'PNG has no IDAT chunk and no IEND');
     if (left < 12) throw new ImageError(`PNG is truncated at byte ${at}: a chunk takes at least 12 bytes, ${left} are left`);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { decodePng, encodePng } from '../../src/images/decode-png.js';
 import { ImageError } from '../../src/images/image-error.js';
-import { MAX_PNG_BYTES } from '../../src/images/png-structure.js';
+import { MAX_PNG_BYTES, MAX_PNG_CHUNKS } from '../../src/images/png-structure.js';
 import { sharedDataset } from '../helpers/app.js';
 import { ALL_VARIANTS, chunk, encode, greyPng, iend, ihdr, pngFile, VALID_DEPTHS } from './png-builder.js';
 
@@ -189,6 +189,15 @@ describe('decodePng refuses, quickly and saying why', () => {
       expect(big.length).toBe(size);
       expectRefused(big, new RegExp(`PNG is ${size} bytes; a 28×28 PNG is at most ${MAX_PNG_BYTES}`), 50);
     }
+  });
+
+  it(`more than ${MAX_PNG_CHUNKS} chunks (21,000 empty ones fit in the size cap; walking them took 25–75 ms)`, () => {
+    const withChunks = (count: number) => pngFile([ihdr(greyHeader), ...Array.from({ length: count - 3 }, () => chunk('tEXt')), idat(blackRows), iend()]);
+    expect(decode(withChunks(MAX_PNG_CHUNKS)).every((v) => v === 0)).toBe(true);
+    expectRefused(withChunks(MAX_PNG_CHUNKS + 1), new RegExp(`more than ${MAX_PNG_CHUNKS} chunks`));
+    const allTheyFit = withChunks(Math.floor((MAX_PNG_BYTES - 100) / 12));
+    expect(allTheyFit.length).toBeLessThanOrEqual(MAX_PNG_BYTES);
+    expectRefused(allTheyFit, /more than \d+ chunks/, 10);
   });
 
   it('zlib bombs in IDAT, interlaced or not, without inflating them (200 MB of zeros: under 100 ms, under 50 MB)', () => {

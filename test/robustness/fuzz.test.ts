@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { errorTable } from '../../src/errors.js';
 import { encodePng } from '../../src/images/decode-png.js';
-import { MAX_PNG_BYTES } from '../../src/images/png-structure.js';
+import { MAX_PNG_BYTES, MAX_PNG_CHUNKS } from '../../src/images/png-structure.js';
 import { HOLDING_SEED } from '../fixtures/holding.js';
 import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { ALL_VARIANTS, chunk, greyPng, ihdr, PNG_SIGNATURE, pngFile, VALID_DEPTHS, type Variant } from '../images/png-builder.js';
@@ -523,6 +523,16 @@ describe('fuzzing POST /jobs and POST /predict (fast-check, app.inject)', () => 
       name: `more than ${MAX_PNG_BYTES} bytes`,
       refusal: new RegExp(`at most ${MAX_PNG_BYTES}`),
       apply: (png, _variant, at, value) => fileOf(insertAt(chunksOf(png), at, { type: 'iTXt', data: Buffer.alloc(MAX_PNG_BYTES - png.length + (value % 1000)) })),
+    },
+    {
+      name: `more than ${MAX_PNG_CHUNKS} chunks`,
+      refusal: new RegExp(`more than ${MAX_PNG_CHUNKS} chunks`),
+      apply: (png, _variant, at, value) => {
+        const chunks = chunksOf(png);
+        const index = 1 + (at % (chunks.length - 1));
+        const filler = Array.from({ length: MAX_PNG_CHUNKS - chunks.length + 1 + (value % 100) }, () => ({ type: 'tEXt', data: Buffer.alloc(0) }));
+        return fileOf([...chunks.slice(0, index), ...filler, ...chunks.slice(index)]);
+      },
     },
     {
       name: 'a palette or transparency its colour type does not allow',
