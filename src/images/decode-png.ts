@@ -1,40 +1,41 @@
 import { PNG } from 'pngjs';
 import { IMAGE_SIDE, IMAGE_SIZE } from '../engine/softmax-regression.js';
+import { ImageError } from './image-error.js';
+import { checkImageData } from './png-image-data.js';
+import { readPngStructure, type PngStructure } from './png-structure.js';
 
-export class ImageError extends Error {
-  override name = 'ImageError';
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+
+// The PNG pngjs gets: only the chunks that shape the pixels, the image data in one IDAT. Its
+// CRC is left 0: pngjs is told not to check CRCs, which readPngStructure already did.
+function pixelChunksOnly(png: PngStructure, imageData: Buffer): Buffer {
+  const idat = Buffer.alloc(12 + imageData.length);
+  idat.writeUInt32BE(imageData.length, 0);
+  idat.write('IDAT', 4, 'latin1');
+  idat.set(imageData, 8);
+  const shaping = png.header.colorType === 3 ? [png.paletteChunk!] : [];
+  if (png.transparencyChunk) shaping.push(png.transparencyChunk);
+  return Buffer.concat([SIGNATURE, png.headerChunk, ...shaping, idat, IEND]);
 }
 
-// PNG bytes of a 28×28 image (grey, grey+alpha, RGB or RGBA, any bit depth pngjs reads) →
-// 784 grey levels in 0..255. Colour becomes luma (ITU-R BT.601); transparent pixels are
-// composited over black, the dataset's background.
-// The size a PNG claims, read from its header (IHDR) without decoding anything.
-function claimedSize(bytes: Uint8Array): { width: number; height: number } | undefined {
-  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length < 24 || signature.some((byte, i) => bytes[i] !== byte)) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}
-
+// PNG bytes of a 28×28 image (every colour type and bit depth PNG defines, interlaced or not) →
+// 784 grey levels in 0..255. Colour becomes luma (ITU-R BT.601, in integer weights so that grey
+// stays exactly grey); transparent pixels are composited over black, the dataset's background.
+// The structure is checked and the inflated size bounded before pngjs decodes anything.
 export function decodePng(bytes: Uint8Array, out: Float32Array, offset: number): void {
-  // Refuse a wrong size before decoding: a tiny file can claim to be gigapixels.
-  const claimed = claimedSize(bytes);
-  if (claimed && (claimed.width !== IMAGE_SIDE || claimed.height !== IMAGE_SIDE)) {
-    throw new ImageError(`PNG is ${claimed.width}×${claimed.height}, expected ${IMAGE_SIDE}×${IMAGE_SIDE}`);
-  }
-  let png: PNG;
+  const png = readPngStructure(bytes);
+  const imageData = Buffer.concat(png.imageData);
+  checkImageData(png.header, imageData);
+  let rgba: Buffer;
   try {
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    rgba = PNG.sync.read(pixelChunksOnly(png, imageData), { checkCRC: false }).data;
   } catch (error) {
     throw new ImageError(`not a readable PNG (${(error as Error).message})`);
   }
-  if (png.width !== IMAGE_SIDE || png.height !== IMAGE_SIDE) {
-    throw new ImageError(`PNG is ${png.width}×${png.height}, expected ${IMAGE_SIDE}×${IMAGE_SIDE}`);
-  }
-  const rgba = png.data;
   for (let i = 0; i < IMAGE_SIZE; i++) {
     const r = rgba[i * 4], g = rgba[i * 4 + 1], b = rgba[i * 4 + 2], a = rgba[i * 4 + 3];
-    out[offset + i] = ((0.299 * r + 0.587 * g + 0.114 * b) * a) / 255;
+    out[offset + i] = ((299 * r + 587 * g + 114 * b) * a) / 255_000;
   }
 }
 

@@ -1,11 +1,14 @@
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { errorTable } from '../../src/errors.js';
 import { encodePng } from '../../src/images/decode-png.js';
-import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
+import { MAX_PNG_BYTES, MAX_PNG_CHUNKS } from '../../src/images/png-structure.js';
+import { HOLDING_SEED } from '../fixtures/faults.js';
+import { faultyWorker, sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
+import { ALL_VARIANTS, chunk, greyPng, ihdr, PNG_SIGNATURE, pngFile, VALID_DEPTHS, type Variant } from '../images/png-builder.js';
 
 // Property-based fuzzing of the two routes that take bodies, in-process (app.inject): random and
 // mutated inputs never get a 5xx, every 4xx is { error: { code, message } } with the status of
@@ -85,26 +88,6 @@ const rawText = fc.oneof(
 
 // ---- PNGs -----------------------------------------------------------------------------------------
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Uint8Array): Buffer {
-  const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typed));
-  return Buffer.concat([length, typed, crc]);
-}
-const PNG_SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-
 // A structurally valid PNG (right CRCs) with random header fields, kept small: width and height
 // stay ≤ 64 so that a decoder which allocates before checking the size cannot blow up here
 // (see the separate test of large declared sizes below).
@@ -144,13 +127,15 @@ describe('fuzzing POST /jobs and POST /predict (fast-check, app.inject)', () => 
   let modelId: string;
   let images: number[][];
   let pngs: Buffer[];
-  // A long job holding the only worker, so that every job the fuzzing gets accepted waits in the
-  // queue and is cancelled at once (a running one would first finish its current batch).
+  // A job holding the only worker until it is cancelled, so that every job the fuzzing gets
+  // accepted waits in the queue and is cancelled at once (a running one would first finish its
+  // current batch). The fault-injecting worker trains nothing for HOLDING_SEED: it holds however fast
+  // an epoch is (a 1000-epoch job used to, until the SIMD engine finished it within the fuzzing).
   let blocker: string;
 
   beforeAll(async () => {
     dataDir = await temporaryDirectory();
-    app = await testApp({ DATA_DIR: dataDir.path, MAX_QUEUED_JOBS: 100_000, MAX_FINISHED_JOBS: 100_000, MAX_IMAGES_PER_REQUEST: MAX_IMAGES });
+    app = await testApp({ DATA_DIR: dataDir.path, MAX_QUEUED_JOBS: 100_000, MAX_FINISHED_JOBS: 100_000, MAX_IMAGES_PER_REQUEST: MAX_IMAGES, trainingWorker: faultyWorker });
     const created = await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1, seed: 1 } });
     const job = await waitForJob(app, created.json().id);
     expect(job.status).toBe('succeeded');
@@ -158,7 +143,7 @@ describe('fuzzing POST /jobs and POST /predict (fast-check, app.inject)', () => 
     const { test } = await sharedDataset();
     images = Array.from({ length: 32 }, (_, i) => Array.from(test.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)));
     pngs = images.map((image) => encodePng(image));
-    blocker = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1000, seed: 3 } })).json().id;
+    blocker = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1, seed: HOLDING_SEED } })).json().id;
     for (let status = 'queued'; status !== 'running'; status = app.jobs.get(blocker)!.status) {
       expect(status).toBe('queued');
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -415,6 +400,251 @@ describe('fuzzing POST /jobs and POST /predict (fast-check, app.inject)', () => 
       }),
       { numRuns: 1000 },
     );
+  }, 120_000);
+
+  // ---- POST /predict: PNG structure -----------------------------------------------------------
+
+  // Zlib streams of zeros, far more than a 28×28 image's scanlines, small enough to be sent.
+  const bombs = [2 ** 20, 64 * 2 ** 20, 200 * 2 ** 20].map((size) => deflateSync(Buffer.alloc(size), { level: 9 }));
+
+  interface Chunk {
+    type: string;
+    data: Buffer;
+  }
+  const chunksOf = (png: Buffer): Chunk[] => {
+    const chunks: Chunk[] = [];
+    for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) {
+      chunks.push({ type: png.toString('latin1', at + 4, at + 8), data: png.subarray(at + 8, at + 8 + png.readUInt32BE(at)) });
+    }
+    return chunks;
+  };
+  const fileOf = (chunks: Chunk[]) => pngFile(chunks.map(({ type, data }) => chunk(type, data)));
+  // Where each chunk starts in a file.
+  const chunkStarts = (png: Buffer): number[] => {
+    const starts: number[] = [];
+    for (let at = 8; at < png.length; at += 12 + png.readUInt32BE(at)) starts.push(at);
+    return starts;
+  };
+  const header = (fields: { width?: number; height?: number; bitDepth: number; colorType: number; interlace?: number }): Chunk =>
+    ({ type: 'IHDR', data: ihdr({ width: 28, height: 28, ...fields }).subarray(8, 21) });
+  const headerOf = ({ bitDepth, colorType, interlace }: Variant, fields: { width?: number; height?: number; interlace?: number } = {}) =>
+    header({ bitDepth, colorType, interlace: interlace ? 1 : 0, ...fields });
+  const withImageData = (chunks: Chunk[], change: (scanlines: Buffer) => Buffer): Chunk[] => {
+    const scanlines = inflateSync(Buffer.concat(chunks.filter((c) => c.type === 'IDAT').map((c) => c.data)));
+    const first = chunks.findIndex((c) => c.type === 'IDAT');
+    return [...chunks.slice(0, first), { type: 'IDAT', data: deflateSync(change(scanlines)) }, ...chunks.slice(first).filter((c) => c.type !== 'IDAT')];
+  };
+  const invalidPairs = Array.from({ length: 8 }, (_, colorType) => [0, 1, 2, 3, 4, 5, 7, 8, 16, 32]
+    .filter((bitDepth) => !VALID_DEPTHS[colorType]?.includes(bitDepth)).map((bitDepth) => ({ colorType, bitDepth }))).flat();
+
+  // A change to a valid PNG, and what it must get: refused (400 INVALID_IMAGE, the message saying
+  // so) or decoded as before. `at` and `value` are fast-check's choices of where and what.
+  interface Mutation {
+    name: string;
+    refusal?: RegExp;
+    apply: (png: Buffer, variant: Variant, at: number, value: number) => Buffer;
+  }
+  const insertAt = (chunks: Chunk[], at: number, inserted: Chunk): Chunk[] => {
+    const index = 1 + (at % (chunks.length - 1)); // after IHDR, at most just before IEND
+    return [...chunks.slice(0, index), inserted, ...chunks.slice(index)];
+  };
+  const mutations: Mutation[] = [
+    {
+      name: 'a second IHDR',
+      refusal: /second IHDR/,
+      apply: (png, variant, at, value) => fileOf(insertAt(chunksOf(png), at, headerOf(variant, { width: [28, 20000, 4096, 1][value % 4], height: [28, 20000, 1, 4096][value % 4] }))),
+    },
+    {
+      name: 'IHDR after another chunk',
+      refusal: /must start with an IHDR chunk/,
+      apply: (png, _variant, at) => {
+        const [first, ...rest] = chunksOf(png);
+        const index = 1 + (at % rest.length);
+        return fileOf([...rest.slice(0, index), first, ...rest.slice(index)]);
+      },
+    },
+    { name: 'no IHDR', refusal: /must start with an IHDR chunk/, apply: (png) => fileOf(chunksOf(png).slice(1)) },
+    {
+      name: 'a chunk length past the end of the file',
+      refusal: /claims \d+ bytes/,
+      apply: (png, _variant, at, value) => {
+        const starts = chunkStarts(png);
+        const start = starts[at % starts.length];
+        const bytes = Buffer.from(png);
+        bytes.writeUInt32BE([png.length - start - 11, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1][value % 4], start);
+        return bytes;
+      },
+    },
+    { name: 'cut short', refusal: /truncated|claims \d+ bytes|IEND|IDAT|signature/, apply: (png, _variant, at) => png.subarray(0, 1 + (at % (png.length - 1))) },
+    {
+      name: 'a wrong CRC',
+      refusal: /fails its CRC check/,
+      apply: (png, _variant, at, value) => {
+        const starts = chunkStarts(png);
+        const start = starts[at % starts.length];
+        const bytes = Buffer.from(png);
+        bytes[start + 8 + png.readUInt32BE(start) + (value % 4)] ^= 1 + (value % 255);
+        return bytes;
+      },
+    },
+    {
+      name: 'something after IEND',
+      refusal: /after its IEND chunk/,
+      apply: (png, _variant, _at, value) => Buffer.concat([png, value % 2 ? chunk('tEXt', Buffer.from('a\0b')) : Buffer.alloc(1 + (value % 100))]),
+    },
+    { name: 'no IEND', refusal: /without an IEND/, apply: (png) => fileOf(chunksOf(png).slice(0, -1)) },
+    { name: 'no IDAT', refusal: /no IDAT/, apply: (png) => fileOf(chunksOf(png).filter((c) => c.type !== 'IDAT')) },
+    {
+      name: 'a zlib bomb in IDAT',
+      refusal: /inflates to more than \d+ bytes/,
+      apply: (png, variant, _at, value) => {
+        const chunks = chunksOf(png).filter((c) => c.type !== 'IDAT');
+        chunks[0] = headerOf(variant, { interlace: value % 2 });
+        return fileOf([...chunks.slice(0, -1), { type: 'IDAT', data: bombs[value % bombs.length] }, chunks[chunks.length - 1]]);
+      },
+    },
+    {
+      name: 'a bit depth its colour type does not allow',
+      refusal: /bit depth|colour type/,
+      apply: (png, _variant, _at, value) => fileOf([header(invalidPairs[value % invalidPairs.length]), ...chunksOf(png).slice(1)]),
+    },
+    {
+      name: 'another size than 28×28',
+      refusal: /expected 28×28/,
+      apply: (png, variant, _at, value) => fileOf([headerOf(variant, { width: 28 + 1 + (value % 40), height: value % 2 ? 28 : 2 ** 31 }), ...chunksOf(png).slice(1)]),
+    },
+    {
+      name: 'an unknown critical chunk',
+      refusal: /unknown critical chunk/,
+      apply: (png, _variant, at, value) => fileOf(insertAt(chunksOf(png), at, { type: ['ABCD', 'QxYz', 'Zzzz', 'IDAt'][value % 4], data: Buffer.alloc(value % 20) })),
+    },
+    {
+      name: `more than ${MAX_PNG_BYTES} bytes`,
+      refusal: new RegExp(`at most ${MAX_PNG_BYTES}`),
+      apply: (png, _variant, at, value) => fileOf(insertAt(chunksOf(png), at, { type: 'iTXt', data: Buffer.alloc(MAX_PNG_BYTES - png.length + (value % 1000)) })),
+    },
+    {
+      name: `more than ${MAX_PNG_CHUNKS} chunks`,
+      refusal: new RegExp(`more than ${MAX_PNG_CHUNKS} chunks`),
+      apply: (png, _variant, at, value) => {
+        const chunks = chunksOf(png);
+        const index = 1 + (at % (chunks.length - 1));
+        const filler = Array.from({ length: MAX_PNG_CHUNKS - chunks.length + 1 + (value % 100) }, () => ({ type: 'tEXt', data: Buffer.alloc(0) }));
+        return fileOf([...chunks.slice(0, index), ...filler, ...chunks.slice(index)]);
+      },
+    },
+    {
+      name: 'a palette or transparency its colour type does not allow',
+      refusal: /palette|PLTE|tRNS/,
+      apply: (png, variant) => {
+        const chunks = chunksOf(png).filter((c) => variant.colorType !== 2 || c.type !== 'tRNS');
+        const idat = chunks.findIndex((c) => c.type === 'IDAT');
+        const withChunk = (type: string, length: number) => [...chunks.slice(0, idat), { type, data: Buffer.alloc(length) }, ...chunks.slice(idat)];
+        if (variant.colorType === 3) return fileOf(chunks.filter((c) => c.type !== 'PLTE')); // no PLTE, or tRNS before it
+        if (variant.colorType === 0) return fileOf(withChunk('PLTE', 6)); // grey has no palette
+        if (variant.colorType === 2) return fileOf(withChunk('tRNS', 4)); // RGB's tRNS is 6 bytes
+        return fileOf(withChunk('tRNS', 2)); // alpha channels have no tRNS
+      },
+    },
+    {
+      name: 'a filter type that does not exist',
+      refusal: /filter/,
+      apply: (png, _variant, _at, value) => fileOf(withImageData(chunksOf(png), (scanlines) => Buffer.concat([Buffer.from([5 + (value % 251)]), scanlines.subarray(1)]))),
+    },
+    {
+      name: 'image data a byte too long',
+      refusal: /inflates to more than \d+ bytes/,
+      apply: (png) => fileOf(withImageData(chunksOf(png), (scanlines) => Buffer.concat([scanlines, Buffer.alloc(1)]))),
+    },
+    {
+      name: 'image data a byte too short',
+      refusal: /inflates to \d+ bytes; a 28×28 image of its type needs \d+/,
+      apply: (png) => fileOf(withImageData(chunksOf(png), (scanlines) => scanlines.subarray(0, -1))),
+    },
+    {
+      name: 'ancillary chunks anywhere between IHDR and IEND, but not between IDATs',
+      apply: (png, _variant, at, value) => {
+        let chunks = chunksOf(png);
+        for (let k = 0; k < 1 + (value % 4); k++) {
+          const type = ['tEXt', 'zTXt', 'iCCP', 'gAMA', 'sRGB', 'pHYs', 'tIME', 'eXIf', 'abCd', 'prVt'][(value + k) % 10];
+          chunks = insertAt(chunks, at + k * 7, { type, data: Buffer.alloc((value * (k + 1)) % 5000, k) });
+        }
+        return fileOf(chunks);
+      },
+    },
+    {
+      name: 'IDAT cut into several, some empty',
+      apply: (png, _variant, at, value) => {
+        const chunks = chunksOf(png);
+        const idat = chunks.findIndex((c) => c.type === 'IDAT');
+        const data = chunks[idat].data;
+        const cuts = [0, at % (data.length + 1), (at * 7) % (data.length + 1), value % (data.length + 1), data.length].sort((a, b) => a - b);
+        const parts = cuts.slice(1).map((end, i) => ({ type: 'IDAT', data: data.subarray(cuts[i], end) }));
+        return fileOf([...chunks.slice(0, idat), ...parts, ...chunks.slice(idat + 1)]);
+      },
+    },
+  ];
+  const tried = new Map<string, number>();
+
+  const mutatedPng = fc.record({
+    variant: fc.constantFrom(...ALL_VARIANTS),
+    image: fc.nat(31),
+    seed: fc.nat(),
+    mutation: fc.constantFrom(...mutations),
+    at: fc.nat(),
+    value: fc.nat(),
+  });
+
+  it('POST /predict: PNG structure mutations, as a raw image/png body and as base64 in JSON: refused with 400 INVALID_IMAGE saying why, or classified as before', async () => {
+    await fc.assert(
+      fc.asyncProperty(mutatedPng, async ({ variant, image, seed, mutation, at, value }) => {
+        counts.predict += 2;
+        tried.set(mutation.name, (tried.get(mutation.name) ?? 0) + 1);
+        const { png, expected } = greyPng(images[image], variant, seed);
+        const mutated = mutation.apply(png, variant, at, value);
+        const raw = await postPredict(mutated, 'image/png', `?model=${modelId}`);
+        const json = await postPredict(JSON.stringify({ model: modelId, images: [expected, mutated.toString('base64')] }), 'application/json');
+        for (const response of [raw, json]) {
+          checkAnswer(response);
+          tally('predict', response);
+        }
+        if (mutation.refusal) {
+          expect([raw.statusCode, json.statusCode]).toEqual([400, 400]);
+          expect([raw.json().error.code, json.json().error.code]).toEqual(['INVALID_IMAGE', 'INVALID_IMAGE']);
+          expect(raw.json().error.message).toMatch(/^request body: /);
+          expect(json.json().error.message).toMatch(/^images\[1\]: /);
+          expect(raw.json().error.message).toMatch(mutation.refusal);
+          expect(json.json().error.message).toMatch(mutation.refusal);
+        } else {
+          expect([raw.statusCode, json.statusCode]).toEqual([200, 200]);
+          const [asNumbers, asPng] = json.json().predictions;
+          expect(asPng.probabilities).toEqual(asNumbers.probabilities);
+          expect(raw.json().predictions[0].probabilities).toEqual(asNumbers.probabilities);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    console.log(`[fuzz] PNG mutations tried: ${[...tried].map(([name, n]) => `${name} ${n}`).join(', ')}`);
+    expect(new Set(tried.keys())).toEqual(new Set(mutations.map((mutation) => mutation.name)));
+  }, 180_000);
+
+  it('POST /predict: every valid colour type, bit depth, interlacing, palette with and without tRNS decodes to the grey levels of its JSON form', async () => {
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...ALL_VARIANTS), fc.nat(31), fc.nat(), async (variant, image, seed) => {
+        counts.predict += 2;
+        seen.add(JSON.stringify(variant));
+        const { png, expected } = greyPng(images[image], variant, seed);
+        const json = await postPredict(JSON.stringify({ model: modelId, images: [expected, `data:image/png;base64,${png.toString('base64')}`] }), 'application/json');
+        const raw = await postPredict(png, 'image/png', `?model=${modelId}&topK=10`);
+        expect([json.statusCode, raw.statusCode]).toEqual([200, 200]);
+        const [asNumbers, asPng] = json.json().predictions;
+        expect(asPng).toEqual(asNumbers);
+        expect(raw.json().predictions[0].probabilities).toEqual(asNumbers.probabilities);
+      }),
+      { numRuns: 500 },
+    );
+    expect(seen.size).toBe(ALL_VARIANTS.length);
   }, 120_000);
 
   // Filled by the next test, checked by the one after it.
