@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { CLASS_COUNT, imageProbabilities, type Parameters } from '../engine/softmax-regression.js';
+import { argmaxRow } from '../engine/ops/argmax.js';
+import { imageProbabilities, type Parameters } from '../engine/softmax-regression.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { decodeImage, decodePngBody, mapDecodedImages, pngBodyLengthError, type ImageInput } from '../images/decode-image.js';
 import { endingOnItsTurn } from '../images/slice-queue.js';
@@ -19,8 +20,7 @@ const pngContentType = /^\s*image\/png\s*(;|$)/i;
 // module function: a named closure per request costs a little under tsx, which names it.)
 function predict(params: Parameters, pixels: ArrayLike<number>, topK: number | undefined): Prediction {
   const probabilities = imageProbabilities(params, pixels);
-  let label = 0;
-  for (let c = 1; c < CLASS_COUNT; c++) if (probabilities[c] > probabilities[label]) label = c;
+  const label = argmaxRow(probabilities);
   const prediction: Prediction = { label, className: CLASS_NAMES[label], probabilities };
   if (topK !== undefined) {
     prediction.top = probabilities
