@@ -69,12 +69,12 @@ describe('a full disk under DATA_DIR (tmpfs of 2 MB)', () => {
   });
 
   it('keeps every record after a restart: the failed job stays failed, the earlier job and model are there', async () => {
-    const before = (await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=100' })).json().jobs;
+    const before = (await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=20' })).json().jobs;
     for (const job of before) if (job.status === 'queued' || job.status === 'running') await waitForJob(app, job.id);
-    const settled = (await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=100' })).json().jobs;
+    const settled = (await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=20' })).json().jobs;
     await app.close();
     app = await testApp({ DATA_DIR: disk.path });
-    const after = (await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=100' })).json().jobs;
+    const after = (await app.inject({ method: 'GET', url: '/jobs?include=metrics&limit=20' })).json().jobs;
     expect(after).toEqual(settled);
     expect(after.map((job: { status: string }) => job.status).sort()).toEqual(['failed', 'succeeded', 'succeeded']);
     expect(after.find((job: { error: unknown }) => job.error)?.error.code).toBe('STORAGE_FULL');
