@@ -18,7 +18,11 @@ interface Hostile {
   kind: string;
   type: string;
   body: Buffer | string;
-  status: 200 | 400;
+  status: 200 | 400 | 413;
+  // POST /predict unless said otherwise.
+  path?: string;
+  // The error code a refusal carries (INVALID_IMAGE unless said otherwise).
+  code?: string;
 }
 
 const pngRefusal = /^request body: PNG /;
@@ -49,6 +53,22 @@ async function hostileRequests(): Promise<Hostile[]> {
     },
     { kind: '1000 PNGs in JSON', type: 'application/json', body: JSON.stringify({ images: images.map((image) => encodePng(image).toString('base64')) }), status: 200 },
     { kind: '1000 flat images in JSON', type: 'application/json', body: JSON.stringify({ images }), status: 200 },
+    // The validation floods of the hardening issue: 784,000 issues in 3.1 MB, and 700,000 keys.
+    {
+      kind: '1000 images of 784 × -1 (784,000 invalid pixels)',
+      type: 'application/json',
+      body: JSON.stringify({ images: Array.from({ length: 1000 }, () => new Array(784).fill(-1)) }),
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      kind: '700,000 unknown keys on POST /jobs (8 MB)',
+      type: 'application/json',
+      body: JSON.stringify(Object.fromEntries(Array.from({ length: 700_000 }, (_, i) => [`k${i}`, 1]))),
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      path: '/jobs',
+    },
   ];
 }
 
@@ -212,7 +232,7 @@ parentPort.on('message', () => { stopped = true; });
 function post(base: string, request: Hostile): Promise<{ request: Hostile; status: number; body: any; ms: number }> {
   return new Promise((resolve, reject) => {
     const sentAt = now();
-    const outgoing = http.request(`${base}/predict`, { method: 'POST', agent: false, headers: { 'content-type': request.type } }, (response) => {
+    const outgoing = http.request(`${base}${request.path ?? '/predict'}`, { method: 'POST', agent: false, headers: { 'content-type': request.type } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ request, status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), ms: now() - sentAt }));
@@ -271,12 +291,21 @@ describe('ten of each at once, on a real port, while a separate client times /he
       `max ${latencies[latencies.length - 1].toFixed(1)} ms; before it: ${baseline.length} samples, p50 ${baseline[Math.floor(baseline.length / 2)].toFixed(1)} ms`);
 
     expect(answers).toHaveLength(requests.length * COPIES);
-    const refused = answers.filter((answer) => answer.request.status === 400);
-    expect(refused).toHaveLength(3 * COPIES);
-    for (const { status, body, ms } of refused) {
-      expectRefused(status, body, pngRefusal);
+    const refused = answers.filter((answer) => answer.request.status !== 200);
+    expect(refused).toHaveLength(5 * COPIES);
+    for (const { request, status, body, ms } of refused) {
+      expect(status).toBe(request.status);
+      expect(Object.keys(body)).toEqual(['error']);
+      expect(body.error.code).toBe(request.code ?? 'INVALID_IMAGE');
       expect(ms).toBeLessThan(5000);
     }
+    const pngs = refused.filter((answer) => answer.request.type === 'image/png');
+    expect(pngs).toHaveLength(3 * COPIES);
+    for (const { body } of pngs) expect(body.error.message).toMatch(pngRefusal);
+    // Errors of bounded size: 20 of the 784,000 issues listed, then one entry counting the rest.
+    const invalid = refused.filter((answer) => answer.request.code === 'VALIDATION_FAILED');
+    expect(invalid).toHaveLength(COPIES);
+    for (const { body } of invalid) expect(body.error.details).toHaveLength(21);
     const classified = answers.filter((answer) => answer.request.status === 200);
     expect(classified).toHaveLength(2 * COPIES);
     for (const { status, body } of classified) expectClassified(status, body);
