@@ -37,7 +37,9 @@ function postJobInTwoHalves(port: number): Promise<{ send: () => Promise<Probe> 
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify({ epochs: 1, seed: 98 });
     let answered!: (probe: Probe) => void;
-    const answer = new Promise<Probe>((resolveAnswer) => (answered = resolveAnswer));
+    let failed!: (error: Error) => void;
+    const answer = new Promise<Probe>((resolveAnswer, rejectAnswer) => ((answered = resolveAnswer), (failed = rejectAnswer)));
+    void answer.catch(() => undefined); // awaited through send(); failing before that rejects the setup
     const outgoing = request(
       {
         host: '127.0.0.1', port, method: 'POST', path: '/jobs', agent: false,
@@ -50,7 +52,7 @@ function postJobInTwoHalves(port: number): Promise<{ send: () => Promise<Probe> 
         response.on('end', () => answered({ status: response.statusCode ?? 0, body }));
       },
     );
-    outgoing.on('error', reject);
+    outgoing.on('error', (error) => (reject(error), failed(error)));
     outgoing.on('continue', () => resolve({ send: () => (outgoing.end(payload), answer) }));
     outgoing.flushHeaders();
   });
