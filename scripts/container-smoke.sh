@@ -109,13 +109,14 @@ log "trained and predicted in $(elapsed "$started" "$(now)") s: model $model (te
 interrupted=$(npx tsx scripts/smoke-client.ts interrupt-me "$BASE")
 long_id=$(field "$interrupted" jobId)
 epochs_before=$(field "$interrupted" epochsDone)
+metrics_before=$(node -p 'JSON.stringify(JSON.parse(process.argv[1]).metrics)' "$interrupted")
 log "job $long_id running with $epochs_before epochs done; stopping the container"
 stop_container
 
 start_container
 checked=$(npx tsx scripts/smoke-client.ts check "$BASE" "$model" "$probabilities")
 log "after a new container on the same volume: $checked"
-resumed=$(npx tsx scripts/smoke-client.ts resumed "$BASE" "$long_id" "$epochs_before")
+resumed=$(npx tsx scripts/smoke-client.ts resumed "$BASE" "$long_id" "$metrics_before")
 log "the job stopped by docker stop came back with $(field "$resumed" kept) epochs ($epochs_before before the stop) and trained on to epoch $(field "$resumed" resumedTo)"
 stop_container
 log "PASS in $(elapsed "$smoke_started" "$(now)") s (image build included)"

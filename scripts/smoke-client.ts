@@ -3,12 +3,14 @@
 //                            classifies a real test image, which must get its true label; prints
 //                            {"jobId","modelId","testAcc","label","expected","probabilities"}
 //   interrupt-me           → a job far too long to finish here, followed over the WebSocket until
-//                            its 2nd epoch; prints {"jobId","epochsDone"} with epochsDone read just
+//                            its 2nd epoch; prints {"jobId","epochsDone","metrics"} as read just
 //                            before returning (the caller stops the container right after)
 //   check MODEL PROBS      → the model is still listed and gives the same true label with the same
 //                            probabilities (PROBS: the JSON array `train` printed)
-//   resumed JOB EPOCHS     → the job is back with at least EPOCHS epochs, goes on to train further,
-//                            and is then cancelled; prints {"kept","resumedTo"}
+//   resumed JOB METRICS    → the job is back with those epochs' metrics as they were (timings
+//                            included: kept, not trained again), goes on to train further, and is
+//                            then cancelled; prints {"kept","resumedTo"} (METRICS: as interrupt-me
+//                            printed them)
 // Each command exits non-zero, saying why, on anything unexpected.
 import WebSocket from 'ws';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
@@ -91,7 +93,7 @@ if (command === 'train') {
   if (epochsSeen(messages) < 2) fail(`the stream ended after ${epochsSeen(messages)} epochs: ${JSON.stringify(messages.at(-1)).slice(0, 300)}`);
   const now = await request('GET', `/jobs/${job.id}`);
   if (now.status !== 'running' || now.epochsDone >= LONG_EPOCHS) fail(`job ${job.id} is not running part-way: ${now.status}, ${now.epochsDone} epochs`);
-  console.log(JSON.stringify({ jobId: job.id, epochsDone: now.epochsDone }));
+  console.log(JSON.stringify({ jobId: job.id, epochsDone: now.epochsDone, metrics: now.metrics }));
 } else if (command === 'check' && rest.length === 2) {
   const [model, before] = rest;
   const { models } = await request('GET', '/models');
@@ -102,23 +104,28 @@ if (command === 'train') {
   }
   console.log(JSON.stringify({ modelId: model, models: models.length, label, expected }));
 } else if (command === 'resumed' && rest.length === 2) {
-  const [jobId, seen] = [rest[0], Number(rest[1])];
+  const [jobId, before] = [rest[0], JSON.parse(rest[1]) as Array<Record<string, number>>];
+  const seen = before.length;
   const back = await request('GET', `/jobs/${jobId}`);
   if (!['queued', 'running'].includes(back.status)) fail(`job ${jobId} is ${back.status} after the restart, not queued or running`);
   if (!(back.epochsDone >= seen)) fail(`job ${jobId} came back with ${back.epochsDone} epochs; ${seen} were done before docker stop`);
+  // A job that lost its epochs and trained them again may have caught up by now; their
+  // timings would differ.
+  const kept = JSON.stringify(back.metrics.slice(0, seen));
+  if (kept !== JSON.stringify(before)) fail(`job ${jobId}'s first ${seen} epochs are ${kept} after the restart, ${JSON.stringify(before)} before it`);
   if (back.epochsDone >= LONG_EPOCHS) fail(`job ${jobId} had finished: nothing was interrupted`);
-  const kept: number = back.epochsDone;
-  if (back.metrics.length !== kept) fail(`job ${jobId} has ${kept} epochs done but ${back.metrics.length} epochs of metrics`);
+  const epochsBack: number = back.epochsDone;
+  if (back.metrics.length !== epochsBack) fail(`job ${jobId} has ${epochsBack} epochs done but ${back.metrics.length} epochs of metrics`);
   const deadline = Date.now() + 120_000;
   let now = back;
-  while (!(now.status === 'running' && now.epochsDone > kept)) {
+  while (!(now.status === 'running' && now.epochsDone > epochsBack)) {
     if (now.status !== 'queued' && now.status !== 'running') fail(`job ${jobId} became ${now.status} instead of resuming`);
-    if (Date.now() > deadline) fail(`job ${jobId} did not train past epoch ${kept} within 120 s`);
+    if (Date.now() > deadline) fail(`job ${jobId} did not train past epoch ${epochsBack} within 120 s`);
     await sleep(50);
     now = await request('GET', `/jobs/${jobId}`);
   }
   await request('POST', `/jobs/${jobId}/cancel`);
-  console.log(JSON.stringify({ kept, resumedTo: now.epochsDone }));
+  console.log(JSON.stringify({ kept: epochsBack, resumedTo: now.epochsDone }));
 } else {
-  fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB EPOCHS');
+  fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB METRICS');
 }
