@@ -9,8 +9,6 @@ describe('x-request-id in the responses and in the real logs', () => {
     server = await startServer({ POOL_SIZE: '1', LOG_LEVEL: 'info' });
   });
   afterAll(async () => {
-    server.child.kill('SIGTERM');
-    await server.exited;
     await killAllStarted();
   });
 
