@@ -1,8 +1,9 @@
 # softmax-serve: `docker build -t softmax-serve .` then
 # `docker run -p 3000:3000 -v softmax-data:/data softmax-serve`.
-# BASE_IMAGE stands for the official Node image; CI builds a local stand-in with the same
-# name because its machines cannot pull from a registry (see scripts/container-base.sh).
-ARG BASE_IMAGE=node:22-bookworm-slim
+# BASE_IMAGE stands for the official Node image (Node 24, the current LTS); CI builds a local
+# stand-in with the same name because its machines cannot pull from a registry
+# (scripts/container-setup.sh reads the name and the Node major version from this line).
+ARG BASE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, compile TypeScript, then drop the dev dependencies ---
 FROM ${BASE_IMAGE} AS build

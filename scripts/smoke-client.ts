@@ -1,13 +1,26 @@
-// The client half of the container smoke test: against a running service at BASE_URL,
-//   train  → submit a 1-epoch job, follow it over the WebSocket to success, predict one real
-//            test image with its model; prints {"jobId","modelId","testAcc","label","expected"}
-//   check MODEL_ID → the model is still listed and predicts
-// and exits non-zero, saying why, on anything unexpected.
+// The client half of the container smoke test, against a running service at BASE_URL:
+//   train                  → a 1-epoch job followed over the WebSocket to success, then its model
+//                            classifies a real test image, which must get its true label; prints
+//                            {"jobId","modelId","testAcc","label","expected","probabilities"}
+//   interrupt-me           → a job far too long to finish here, followed over the WebSocket until
+//                            its 2nd epoch; prints {"jobId","epochsDone","metrics"} as read just
+//                            before returning (the caller stops the container right after)
+//   check MODEL PROBS      → the model is still listed and gives the same true label with the same
+//                            probabilities (PROBS: the JSON array `train` printed)
+//   resumed JOB METRICS    → the job is back with those epochs' metrics as they were (timings
+//                            included: kept, not trained again), goes on to train further, and is
+//                            then cancelled; prints {"kept","resumedTo"} (METRICS: as interrupt-me
+//                            printed them)
+// Each command exits non-zero, saying why, on anything unexpected.
 import WebSocket from 'ws';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { IMAGE_SIZE } from '../src/engine/softmax-regression.js';
 
-const [command, base = 'http://127.0.0.1:3000', modelArg] = process.argv.slice(2);
+const [command, base = 'http://127.0.0.1:3000', ...rest] = process.argv.slice(2);
+// More epochs than any machine trains in this test's few seconds: the stop lands part-way.
+const LONG_EPOCHS = 1000;
+// Test image 0 (an ankle boot): one epoch of training already classifies it right.
+const IMAGE_INDEX = 0;
 
 function fail(message: string): never {
   console.error(`smoke-client: ${message}`);
@@ -25,12 +38,20 @@ async function request(method: string, path: string, body?: unknown): Promise<an
   return JSON.parse(text);
 }
 
-function follow(jobId: string): Promise<Array<Record<string, any>>> {
+// Collects the job's messages until `enough(messages)` holds or the server closes the stream.
+function follow(jobId: string, enough: (messages: Array<Record<string, any>>) => boolean = () => false): Promise<Array<Record<string, any>>> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/jobs/${jobId}/events`);
     const messages: Array<Record<string, any>> = [];
-    const timer = setTimeout(() => reject(new Error('no end message within 120 s')), 120_000);
-    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    const timer = setTimeout(() => reject(new Error(`job ${jobId}: not done within 120 s`)), 120_000);
+    socket.on('message', (data) => {
+      messages.push(JSON.parse(String(data)));
+      if (enough(messages)) {
+        clearTimeout(timer);
+        socket.close();
+        resolve(messages);
+      }
+    });
     socket.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 1000) reject(new Error(`stream closed with ${code}`));
@@ -40,16 +61,20 @@ function follow(jobId: string): Promise<Array<Record<string, any>>> {
   });
 }
 
-async function predictOne(model: string): Promise<{ label: number; expected: number }> {
+async function predictOne(model: string): Promise<{ label: number; expected: number; probabilities: number[] }> {
   const { test } = await loadFashionMnist();
-  const image = Array.from(test.images.subarray(0, IMAGE_SIZE));
+  const image = Array.from(test.images.subarray(IMAGE_INDEX * IMAGE_SIZE, (IMAGE_INDEX + 1) * IMAGE_SIZE));
   const answer = await request('POST', '/predict', { model, images: [image] });
   if (answer.model !== model || answer.predictions.length !== 1) fail(`unexpected /predict answer ${JSON.stringify(answer).slice(0, 300)}`);
-  const probabilities: number[] = answer.predictions[0].probabilities;
+  const { label, probabilities } = answer.predictions[0] as { label: number; probabilities: number[] };
   const sum = probabilities.reduce((a, b) => a + b, 0);
   if (probabilities.length !== 10 || Math.abs(sum - 1) > 1e-4) fail(`probabilities ${JSON.stringify(probabilities)} do not sum to 1`);
-  return { label: answer.predictions[0].label, expected: test.labels[0] };
+  const expected = test.labels[IMAGE_INDEX];
+  if (label !== expected) fail(`model ${model} labels test image ${IMAGE_INDEX} as ${label}; its true label is ${expected}`);
+  return { label, expected, probabilities };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (command === 'train') {
   const job = await request('POST', '/jobs', { epochs: 1, seed: 1 });
@@ -59,13 +84,48 @@ if (command === 'train') {
   const epochs = messages.filter((m) => m.type === 'epoch');
   if (epochs.length !== 1) fail(`expected 1 epoch message, got ${epochs.length}`);
   const modelId: string = end.job.modelId;
-  const { label, expected } = await predictOne(modelId);
-  console.log(JSON.stringify({ jobId: job.id, modelId, testAcc: epochs[0].metrics.testAcc, label, expected }));
-} else if (command === 'check' && modelArg) {
+  const { label, expected, probabilities } = await predictOne(modelId);
+  console.log(JSON.stringify({ jobId: job.id, modelId, testAcc: epochs[0].metrics.testAcc, label, expected, probabilities }));
+} else if (command === 'interrupt-me') {
+  const job = await request('POST', '/jobs', { epochs: LONG_EPOCHS, seed: 2 });
+  const epochsSeen = (messages: Array<Record<string, any>>) => messages.filter((m) => m.type === 'epoch').length;
+  const messages = await follow(job.id, (received) => epochsSeen(received) >= 2).catch((error: Error) => fail(error.message));
+  if (epochsSeen(messages) < 2) fail(`the stream ended after ${epochsSeen(messages)} epochs: ${JSON.stringify(messages.at(-1)).slice(0, 300)}`);
+  const now = await request('GET', `/jobs/${job.id}`);
+  if (now.status !== 'running' || now.epochsDone >= LONG_EPOCHS) fail(`job ${job.id} is not running part-way: ${now.status}, ${now.epochsDone} epochs`);
+  console.log(JSON.stringify({ jobId: job.id, epochsDone: now.epochsDone, metrics: now.metrics }));
+} else if (command === 'check' && rest.length === 2) {
+  const [model, before] = rest;
   const { models } = await request('GET', '/models');
-  if (!models.some((m: { id: string }) => m.id === modelArg)) fail(`model ${modelArg} is gone after the restart`);
-  const { label, expected } = await predictOne(modelArg);
-  console.log(JSON.stringify({ modelId: modelArg, models: models.length, label, expected }));
+  if (!models.some((m: { id: string }) => m.id === model)) fail(`model ${model} is gone after the restart`);
+  const { label, expected, probabilities } = await predictOne(model);
+  if (JSON.stringify(probabilities) !== JSON.stringify(JSON.parse(before))) {
+    fail(`model ${model} predicts ${JSON.stringify(probabilities)} after the restart, ${before} before it`);
+  }
+  console.log(JSON.stringify({ modelId: model, models: models.length, label, expected }));
+} else if (command === 'resumed' && rest.length === 2) {
+  const [jobId, before] = [rest[0], JSON.parse(rest[1]) as Array<Record<string, number>>];
+  const seen = before.length;
+  const back = await request('GET', `/jobs/${jobId}`);
+  if (!['queued', 'running'].includes(back.status)) fail(`job ${jobId} is ${back.status} after the restart, not queued or running`);
+  if (!(back.epochsDone >= seen)) fail(`job ${jobId} came back with ${back.epochsDone} epochs; ${seen} were done before docker stop`);
+  // A job that lost its epochs and trained them again may have caught up by now; their
+  // timings would differ.
+  const kept = JSON.stringify(back.metrics.slice(0, seen));
+  if (kept !== JSON.stringify(before)) fail(`job ${jobId}'s first ${seen} epochs are ${kept} after the restart, ${JSON.stringify(before)} before it`);
+  if (back.epochsDone >= LONG_EPOCHS) fail(`job ${jobId} had finished: nothing was interrupted`);
+  const epochsBack: number = back.epochsDone;
+  if (back.metrics.length !== epochsBack) fail(`job ${jobId} has ${epochsBack} epochs done but ${back.metrics.length} epochs of metrics`);
+  const deadline = Date.now() + 120_000;
+  let now = back;
+  while (!(now.status === 'running' && now.epochsDone > epochsBack)) {
+    if (now.status !== 'queued' && now.status !== 'running') fail(`job ${jobId} became ${now.status} instead of resuming`);
+    if (Date.now() > deadline) fail(`job ${jobId} did not train past epoch ${epochsBack} within 120 s`);
+    await sleep(50);
+    now = await request('GET', `/jobs/${jobId}`);
+  }
+  await request('POST', `/jobs/${jobId}/cancel`);
+  console.log(JSON.stringify({ kept: epochsBack, resumedTo: now.epochsDone }));
 } else {
-  fail('usage: smoke-client.ts train BASE_URL | check BASE_URL MODEL_ID');
+  fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB METRICS');
 }

@@ -35,9 +35,10 @@ export class DatasetNotFoundError extends Error {
   override name = 'DatasetNotFoundError';
 }
 
-// Where to look, in order: FASHION_MNIST_DIR, ./data/fashion-mnist, Debian's package.
-export function candidateDirectories(explicit?: string, cwd = process.cwd()): string[] {
-  return [explicit, path.resolve(cwd, LOCAL_DIR), DEBIAN_DIR].filter((dir): dir is string => Boolean(dir));
+// Where to look, in order: FASHION_MNIST_DIR, ./data/fashion-mnist, Debian's package (a
+// parameter so that tests can stand for a machine without it).
+export function candidateDirectories(explicit?: string, cwd = process.cwd(), systemDirectory = DEBIAN_DIR): string[] {
+  return [explicit, path.resolve(cwd, LOCAL_DIR), systemDirectory].filter((dir): dir is string => Boolean(dir));
 }
 
 // A file is present as NAME or NAME.gz.
@@ -48,7 +49,7 @@ function resolveFile(directory: string, name: string): string | undefined {
   return undefined;
 }
 
-export function findDatasetDirectory(explicit?: string, cwd = process.cwd()): string {
+export function findDatasetDirectory(explicit?: string, cwd = process.cwd(), systemDirectory = DEBIAN_DIR): string {
   if (explicit) {
     // An explicit location that is wrong is a mistake to report, not to paper over.
     if (Object.values(FILES).every((name) => resolveFile(explicit, name))) return explicit;
@@ -56,7 +57,7 @@ export function findDatasetDirectory(explicit?: string, cwd = process.cwd()): st
       `FASHION_MNIST_DIR=${explicit} does not hold the four Fashion-MNIST files (${Object.values(FILES).join(', ')}, raw or .gz)`,
     );
   }
-  for (const directory of candidateDirectories(undefined, cwd)) {
+  for (const directory of candidateDirectories(undefined, cwd, systemDirectory)) {
     if (Object.values(FILES).every((name) => resolveFile(directory, name))) return directory;
   }
   throw new DatasetNotFoundError(

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { api, isFinished, killAllStarted, pollJob, startServer, withoutSeconds } from './server-process.js';
 
@@ -8,8 +9,29 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Every hyperparameter spelled out (momentum and weight decay on), so the checkpoint must carry
 // the velocity and the random state, not only the weights, for the resumed run to match.
-// Long enough (≈ 0.1 s an epoch) that the kill always lands while A is still running.
+// The kill follows the 2nd epoch within milliseconds (a pushed event, then the checkpoint file),
+// not after a guessed time: 28 epochs still to go (about 2 GFLOP each) are far more than any
+// machine trains in that time, and the test checks that the job came back part-way.
 const hyperparametersA = { epochs: 30, seed: 5, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
+const KILL_AFTER_EPOCH = 2;
+
+// Resolves when the job's event stream reports epoch `epoch` (the replay included).
+function epochReported(base: string, jobId: string, epoch: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${jobId}/events`);
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === 'epoch' && message.metrics.epoch >= epoch) {
+        socket.terminate();
+        resolve();
+      } else if (message.type === 'end') {
+        reject(new Error(`job ${jobId} ended before epoch ${epoch}: ${message.status}`));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`the stream of job ${jobId} closed before epoch ${epoch}`)));
+  });
+}
 
 // How many epochs the checkpoint file on disk holds (0 while there is none or it is being replaced).
 async function checkpointedEpochs(dataDir: string, jobId: string): Promise<number> {
@@ -50,11 +72,11 @@ describe('kill -9 of the real server process mid-training, then a restart on the
       const [idA, idB, idC] = [a.body.id as string, b.body.id as string, c.body.id as string];
 
       // Two epochs done, and the second one's checkpoint is on disk (it is written right after).
-      await pollJob(first.base, idA, (job) => job.epochsDone >= 2, 90_000);
+      await epochReported(first.base, idA, KILL_AFTER_EPOCH);
       const deadline = Date.now() + 30_000;
-      while ((await checkpointedEpochs(dataDir.path, idA)) < 2) {
-        if (Date.now() > deadline) throw new Error('the checkpoint of epoch 2 never reached the disk');
-        await sleep(20);
+      while ((await checkpointedEpochs(dataDir.path, idA)) < KILL_AFTER_EPOCH) {
+        if (Date.now() > deadline) throw new Error(`the checkpoint of epoch ${KILL_AFTER_EPOCH} never reached the disk`);
+        await sleep(5);
       }
       const beforeKill = (await api(first.base, 'GET', `/jobs/${idA}`)).body;
       expect(beforeKill.status).toBe('running');
@@ -71,7 +93,7 @@ describe('kill -9 of the real server process mid-training, then a restart on the
       const resumedA = (await api(second.base, 'GET', `/jobs/${idA}`)).body;
       expect(['queued', 'running']).toContain(resumedA.status);
       const kept = resumedA.epochsDone as number;
-      expect(kept).toBeGreaterThanOrEqual(2);
+      expect(kept).toBeGreaterThanOrEqual(KILL_AFTER_EPOCH);
       expect(kept).toBeLessThan(hyperparametersA.epochs);
       expect(resumedA.metrics.map((m: { epoch: number }) => m.epoch)).toEqual(Array.from({ length: kept }, (_, i) => i + 1));
       const common = Math.min(kept, beforeKill.metrics.length);

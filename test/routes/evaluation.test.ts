@@ -4,15 +4,16 @@ import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { sharedDataset, testApp, waitForJob } from '../helpers/app.js';
 import { expectError } from '../helpers/errors.js';
 
-// Counts the engine's predictProbabilities calls made in this process (the route's and
-// /predict's; training runs in worker threads and is not counted), to see the cache work.
-const engineCalls = vi.hoisted(() => ({ predict: 0 }));
+// Counts the images the engine's real predictProbabilities classifies in this process (the
+// evaluation route's; training runs in worker threads and is not counted), to see how many
+// evaluations ran.
+const classified = vi.hoisted(() => ({ images: 0 }));
 vi.mock('../../src/engine/softmax-regression.js', async (importOriginal) => {
   const engine = await importOriginal<typeof import('../../src/engine/softmax-regression.js')>();
   return {
     ...engine,
     predictProbabilities: (...args: Parameters<typeof engine.predictProbabilities>) => {
-      engineCalls.predict++;
+      classified.images += args[2];
       return engine.predictProbabilities(...args);
     },
   };
@@ -81,21 +82,25 @@ describe('GET /models/:id/evaluation', () => {
     expect(differences).toBeLessThanOrEqual(4);
   });
 
-  it('computes once per model and then answers from the cache, concurrent first requests included', async () => {
+  it('computes once per model, concurrent first requests sharing one computation, then answers from the cache', async () => {
     const fresh = await trainOne(app, 23);
-    const before = engineCalls.predict;
-    const [first, second] = await Promise.all([
-      app.inject({ method: 'GET', url: `/models/${fresh}/evaluation` }),
-      app.inject({ method: 'GET', url: `/models/${fresh}/evaluation` }),
-    ]);
-    const computed = engineCalls.predict - before;
-    expect(computed).toBeGreaterThan(0);
-    expect(second.body).toBe(first.body);
-    const third = await app.inject({ method: 'GET', url: `/models/${fresh}/evaluation` });
-    expect(third.body).toBe(first.body);
-    expect(engineCalls.predict - before).toBe(computed);
-    // Another model is evaluated separately.
-    expect((await app.inject({ method: 'GET', url: `/models/${models[0]}/evaluation` })).json().model).toBe(models[0]);
+    const { test } = await sharedDataset();
+    const before = classified.images;
+    const evaluate = () => app.inject({ method: 'GET', url: `/models/${fresh}/evaluation` });
+    const concurrent = await Promise.all([evaluate(), evaluate(), evaluate(), evaluate()]);
+    for (const response of concurrent) {
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toBe(concurrent[0].body);
+    }
+    // Four first requests at once, and the test set was classified once, not four times.
+    expect(classified.images - before).toBe(test.count);
+    const later = await evaluate();
+    expect(later.body).toBe(concurrent[0].body);
+    expect(classified.images - before).toBe(test.count);
+    // Another model is evaluated on its own.
+    const other = await trainOne(app, 24);
+    expect((await app.inject({ method: 'GET', url: `/models/${other}/evaluation` })).json().model).toBe(other);
+    expect(classified.images - before).toBe(2 * test.count);
   });
 
   it('answers 404 MODEL_NOT_FOUND for an unknown model, naming it', async () => {
