@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
-import { StorageError, storageHealth, type StorageHealth } from './storage-health.js';
+import { StorageError, type StorageHealth } from './storage-error.js';
+import { storageHealth } from './storage-health.js';
 
 export type Collection = 'jobs' | 'models' | 'checkpoints';
 
@@ -87,7 +88,7 @@ export async function openStateStore(directory: string, options: StateStoreOptio
       const contents = JSON.stringify(value);
       return serialise(file, () =>
         writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
-          throw health.failed(new StorageError(error, `writing ${collection}/${id}`));
+          throw health.failed(StorageError.fromFile(error, `writing ${collection}/${id}`));
         }));
     },
     remove: (collection, id) => {
