@@ -10,7 +10,7 @@ describe('POST /lab/softmax', () => {
     app = await testApp();
   });
   afterAll(() => app.close());
-  const lab = (payload: unknown) => app.inject({ method: 'POST', url: '/lab/softmax', payload });
+  const lab = (payload: object) => app.inject({ method: 'POST', url: '/lab/softmax', payload });
 
   it('shows [50, 100, 1000] breaking the naive softmax (NaN) and not the stable one', async () => {
     const response = await lab({ logits: [[50, 100, 1000]] });
