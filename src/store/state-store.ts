@@ -5,7 +5,7 @@ import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
 import { StorageError, type StorageHealth } from './storage-error.js';
 import { storageHealth } from './storage-health.js';
 
-export type Collection = 'jobs' | 'models' | 'checkpoints';
+export type Collection = 'jobs' | 'models' | 'checkpoints' | 'sweeps';
 
 export interface StateStore {
   readonly directory: string;
@@ -28,7 +28,7 @@ export interface StateStoreOptions {
 }
 
 const safeId = /^[A-Za-z0-9_-]+$/;
-const collections: Collection[] = ['jobs', 'models', 'checkpoints'];
+const collections: Collection[] = ['jobs', 'models', 'checkpoints', 'sweeps'];
 
 // JSON documents under DATA_DIR/<collection>/<id>.json. Writes to one document are
 // serialised, so an older write can never land after a newer one.
