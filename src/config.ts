@@ -32,6 +32,20 @@ export const configSchema = z.object({
   RETENTION_DAYS: z.coerce.number().min(0).default(30),
   TRAINING_KERNELS: z.enum(['simd', 'typescript']).default('simd'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Scaled out (docs/scaling.md): state, queue and events in Redis; unset, one process with files under DATA_DIR.
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, 'may only hold A-Z a-z 0-9 _ { } : . -').default('softmax-serve:'),
+  // all: HTTP and training in one process; api: HTTP only; worker: trains (serves /healthz, /readyz, /metrics).
+  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  WORKER_ID: z.string().min(1).max(100).default(`${os.hostname()}:${process.pid}`),
+  // How long a worker's claim on a job lasts unrenewed: a worker that died gives its job up within about twice this.
+  JOB_LOCK_MS: integer(10_000, 500),
+  // How long a finished job's event stream stays in Redis, for clients resuming from a position in it.
+  EVENT_RETENTION_SECONDS: integer(3600, 1),
+}).superRefine((config, context) => {
+  if (config.ROLE !== 'all' && !config.REDIS_URL) {
+    context.addIssue({ code: 'custom', path: ['ROLE'], message: `${config.ROLE} needs REDIS_URL (the processes of a cluster share Redis)` });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,7 +6,9 @@ import type { Checkpoint } from '../protocol.js';
 import type { TrainingRuntime } from '../runtime/training-runtime.js';
 import { finishedStatuses, type Job, type JobStatus, type JobSummary } from '../schemas/jobs.js';
 import type { StateStore } from '../store/state-store.js';
+import { encodeCheckpoint } from './checkpoint-codec.js';
 import { JobEventHub } from './job-events.js';
+import type { JobCounts, JobFollower, JobsService } from './jobs-service.js';
 import { loadJobs, saveNewJob } from './job-store.js';
 import { runJob, type RunningJob } from './job-runner.js';
 import { jobSummary, newJobRecord, transition, type JobRequest, type TransitionChanges } from './job-record.js';
@@ -24,9 +26,10 @@ export interface JobManagerOptions {
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
-// Owns every job: the FIFO queue in front of the training runtime, status changes (all
-// through transition()), persistence, and the per-job events the stream routes follow.
-export class JobManager {
+// Owns every job of the one-process service: the FIFO queue in front of the training runtime,
+// status changes (all through transition()), persistence, and the per-job events the stream
+// routes follow. Its reads are synchronous.
+export class JobManager implements JobsService {
   readonly events = new JobEventHub();
   // In creation order.
   private readonly jobs = new Map<string, Job>();
@@ -118,8 +121,22 @@ export class JobManager {
     return counts;
   }
 
+  counts(): JobCounts {
+    return { byStatus: this.countByStatus(), queued: this.queueDepth(), running: this.runningCount() };
+  }
+
   isAccepting(): boolean {
     return this.accepting;
+  }
+
+  // The snapshot and the subscription happen in one tick of the event loop: nothing is missed or
+  // repeated. This manager keeps no event sequence: `after` is ignored, the snapshot always sent.
+  async follow(id: string, _after: string | undefined, listener: JobFollower): Promise<(() => void) | undefined> {
+    const job = this.jobs.get(id);
+    if (!job) return undefined;
+    for (const event of this.events.snapshot(job)) listener(event, undefined);
+    if (finishedStatuses.includes(job.status)) return () => {};
+    return this.events.subscribe(id, (event) => listener(event, undefined));
   }
 
   // Stops a queued job at once and a running one at its next batch; resolves once it stopped.
@@ -209,12 +226,18 @@ export class JobManager {
   }
 
   private start(job: Job): void {
+    const { store } = this.options;
     const running = runJob(job, {
       ...this.options,
-      events: this.events,
       checkpoints: this.checkpoints,
       apply: (...args) => this.apply(...args),
       finish: (...args) => this.finish(...args),
+      recordEpoch: async (job, checkpoint, metrics) => {
+        const written = Promise.all([store.put('checkpoints', job.id, encodeCheckpoint(checkpoint)), store.put('jobs', job.id, job)]);
+        this.events.publish(job.id, { type: 'epoch', metrics });
+        await written;
+      },
+      progress: (job, event) => this.events.publish(job.id, event),
     });
     this.running.set(job.id, running);
     void running.done.finally(() => {

@@ -4,27 +4,35 @@ import type { EpochMetrics } from '../engine/train.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import type { Checkpoint } from '../protocol.js';
 import type { Outcome, StopMode, TrainingRuntime } from '../runtime/training-runtime.js';
-import type { Job, JobStatus } from '../schemas/jobs.js';
-import type { StateStore } from '../store/state-store.js';
+import type { Job, JobEvent, JobStatus } from '../schemas/jobs.js';
 import { StorageError } from '../store/storage-error.js';
-import { encodeCheckpoint } from './checkpoint-codec.js';
-import type { JobEventHub } from './job-events.js';
 import { outcomeRecord } from './job-outcome.js';
 import type { TransitionChanges } from './job-record.js';
 import { newId } from './ids.js';
 
+export type ProgressEvent = Extract<JobEvent, { type: 'progress' }>;
+
+// Where a job's life is recorded: the job manager's store and event hub (one process), or Redis
+// (src/cluster/job-journal.ts), where a write of a job this worker no longer owns rejects with
+// JobOwnershipLost.
 export interface JobRunnerContext {
   runtime: TrainingRuntime;
-  store: StateStore;
   models: ModelRegistry;
-  events: JobEventHub;
   log: Logger;
   // Each job's last checkpoint (a paused job resumes from it).
   checkpoints: Map<string, Checkpoint>;
-  // Status changes, as the job manager makes them (transition + record + event).
+  // Status changes (transition + record + event).
   apply(job: Job, to: JobStatus, changes?: TransitionChanges): Promise<void>;
   finish(job: Job, status: JobStatus, changes?: TransitionChanges): Promise<void>;
+  // A finished epoch, already in job.metrics: the record, the checkpoint and the `epoch` event.
+  recordEpoch(job: Job, checkpoint: Checkpoint, metrics: EpochMetrics): Promise<void>;
+  progress(job: Job, event: ProgressEvent): void;
   onEpoch?: (metrics: EpochMetrics) => void;
+}
+
+// Another worker has taken the job over (this one lost its claim): it records nothing more.
+export class JobOwnershipLost extends Error {
+  override name = 'JobOwnershipLost';
 }
 
 export interface RunningJob {
@@ -37,10 +45,17 @@ export interface RunningJob {
 // checkpoint, then how it ended (a model, a failure, back to the queue). A write that fails
 // stops the job, which then fails with the storage's code.
 export function runJob(job: Job, context: JobRunnerContext): RunningJob {
-  const { runtime, store, events } = context;
+  const { runtime } = context;
   const log = context.log.child({ jobId: job.id });
   let storageError: StorageError | undefined;
+  let lost = false;
   const failedWrite = (error: unknown) => {
+    if (error instanceof JobOwnershipLost) {
+      if (!lost) log.warn({ reason: error.message }, 'the job was taken over by another worker; this one stops and records nothing more');
+      lost = true;
+      run.stop('pause-now');
+      return;
+    }
     if (!(error instanceof StorageError)) throw error;
     if (storageError) return;
     log.error({ err: error }, 'could not save the job; it stops');
@@ -48,23 +63,23 @@ export function runJob(job: Job, context: JobRunnerContext): RunningJob {
     run.stop('cancel');
   };
   const run = runtime.start({ jobId: job.id, hyperparameters: job.hyperparameters, checkpoint: context.checkpoints.get(job.id) }, (event) => {
+    if (lost) return;
     if (event.type === 'progress') {
-      events.publish(job.id, event);
+      context.progress(job, event);
       return;
     }
     job.metrics.push(event.metrics);
     job.epochsDone = job.metrics.length;
     context.checkpoints.set(job.id, event.checkpoint);
-    store.put('checkpoints', job.id, encodeCheckpoint(event.checkpoint)).catch(failedWrite);
-    store.put('jobs', job.id, job).catch(failedWrite);
     log.info({ ...event.metrics, threads: event.threads }, 'epoch finished');
     context.onEpoch?.(event.metrics);
-    events.publish(job.id, { type: 'epoch', metrics: event.metrics });
+    context.recordEpoch(job, event.checkpoint, event.metrics).catch(failedWrite);
   });
   context.apply(job, 'running').catch(failedWrite);
   log.info({ resumeFromEpoch: job.epochsDone }, 'job started');
 
   const settle = async (outcome: Outcome): Promise<void> => {
+    if (lost) return;
     if (storageError) {
       await context.finish(job, 'failed', { error: { code: storageError.code, message: storageError.message } });
     } else if (outcome.kind === 'paused') {
@@ -82,7 +97,10 @@ export function runJob(job: Job, context: JobRunnerContext): RunningJob {
   };
   return {
     stop: (mode) => run.stop(mode),
-    done: run.outcome.then(settle).catch((error: Error) => log.error({ err: error }, 'could not record how the job ended')),
+    done: run.outcome.then(settle).catch((error: Error) => {
+      if (error instanceof JobOwnershipLost) log.warn({ reason: error.message }, 'the job was taken over by another worker before it ended here');
+      else log.error({ err: error }, 'could not record how the job ended');
+    }),
   };
 }
 

@@ -50,17 +50,17 @@ export default fp(async function metrics(app: FastifyInstance) {
     help: 'Jobs by status.',
     labelNames: ['status'],
     registers: [registry],
-    collect() {
-      const counts = app.jobs.countByStatus();
-      for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+    async collect() {
+      const { byStatus } = await app.jobs.counts();
+      for (const [status, count] of Object.entries(byStatus)) this.set({ status }, count);
     },
   });
   new Gauge({
     name: `${PREFIX}job_queue_depth`,
     help: 'Jobs waiting for a worker.',
     registers: [registry],
-    collect() {
-      this.set(app.jobs.queueDepth());
+    async collect() {
+      this.set((await app.jobs.counts()).queued);
     },
   });
 

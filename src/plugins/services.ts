@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Dataset } from '../data/fashion-mnist.js';
 import { JobManager } from '../jobs/job-manager.js';
+import type { JobsService } from '../jobs/jobs-service.js';
 import { openModelRegistry, type ModelRegistry } from '../models/model-registry.js';
 import type { Retention } from '../retention.js';
 import { createLocalRuntime } from '../runtime/local-runtime.js';
@@ -14,7 +15,7 @@ declare module 'fastify' {
     dataset: Dataset;
     store: StateStore;
     models: ModelRegistry;
-    jobs: JobManager;
+    jobs: JobsService;
     sweeps: SweepManager;
     runtime: TrainingRuntime;
   }

@@ -39,10 +39,11 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     if (!storage.ok) {
       return reply.code(errorTable[storage.code]).send(errorBody(storage.code, `${storage.message}; new jobs are refused until it can write again`));
     }
+    const counts = await app.jobs.counts();
     return {
       status: 'ready' as const,
       dataset: { name: app.dataset.name, train: app.dataset.train.count, test: app.dataset.test.count },
-      pool: { threads: runtime.threads, kernels: runtime.kernels, runningJobs: app.jobs.runningCount(), queuedJobs: app.jobs.queueDepth() },
+      pool: { threads: runtime.threads, kernels: runtime.kernels, runningJobs: counts.running, queuedJobs: counts.queued },
     };
   });
 };

@@ -13,6 +13,7 @@ export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
 export const CLOSE_TOO_SLOW = 1008;
+export const CLOSE_INTERNAL_ERROR = 1011;
 
 function send(socket: WebSocket, event: JobEvent): void {
   if (socket.readyState !== socket.OPEN) return;
@@ -74,21 +75,23 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number }> = asy
     // Unknown jobs are refused before the upgrade, with a plain 404.
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
-      if (!app.jobs.get(id)) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
+      if (!(await app.jobs.get(id))) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
       if ((watchers.get(id) ?? 0) >= options.maxWatchersPerJob) {
         throw new ApiError('TOO_MANY_WATCHERS', `job ${id} already has ${options.maxWatchersPerJob} watchers (the limit); retry later`,
           undefined, { 'retry-after': '5' });
       }
     },
   }, (socket, request) => {
-    const job = app.jobs.get(request.params.id)!;
-    watchers.set(job.id, (watchers.get(job.id) ?? 0) + 1);
-    let unsubscribe = () => {};
+    const { id } = request.params;
+    watchers.set(id, (watchers.get(id) ?? 0) + 1);
+    let unfollow = () => {};
+    let closed = false;
     socket.on('close', () => {
-      unsubscribe();
-      const remaining = (watchers.get(job.id) ?? 1) - 1;
-      if (remaining > 0) watchers.set(job.id, remaining);
-      else watchers.delete(job.id);
+      closed = true;
+      unfollow();
+      const remaining = (watchers.get(id) ?? 1) - 1;
+      if (remaining > 0) watchers.set(id, remaining);
+      else watchers.delete(id);
     });
     socket.on('message', (_data, isBinary) => {
       if (isBinary) socket.close(CLOSE_UNSUPPORTED_DATA, 'this stream only sends; binary frames are not accepted');
@@ -97,9 +100,18 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number }> = asy
       send(socket, event);
       if (event.type === 'end') socket.close(CLOSE_NORMAL, `job ${event.status}`);
     };
-    // Snapshot and subscription happen in one tick of the event loop: nothing is missed or repeated.
-    for (const event of app.jobs.events.snapshot(job)) deliver(event);
-    if (socket.readyState === socket.OPEN) unsubscribe = app.jobs.events.subscribe(job.id, deliver);
+    // What already happened, then what happens: in order, nothing missed or repeated (JobsService.follow).
+    app.jobs.follow(id, undefined, deliver).then(
+      (stop) => {
+        if (!stop) socket.close(CLOSE_NORMAL, `job ${id} was deleted`);
+        else if (closed) stop();
+        else unfollow = stop;
+      },
+      (error: Error) => {
+        request.log.error({ err: error, jobId: id }, 'could not follow the job\'s events');
+        socket.close(CLOSE_INTERNAL_ERROR, 'the event stream is unavailable; reconnect to resume');
+      },
+    );
   });
 };
 

@@ -35,7 +35,7 @@ const jobRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, opti
     // The handler builds the page from typed records: re-checking every epoch of every listed
     // job with zod took longer than the serialisation itself (the schema still documents it).
     serializerCompiler: () => (data) => JSON.stringify(data),
-  }, async (request) => app.jobs.list(request.query.limit, request.query.cursor, request.query.include === 'metrics'));
+  }, async (request) => await app.jobs.list(request.query.limit, request.query.cursor, request.query.include === 'metrics'));
 
   app.get('/jobs/:id', {
     schema: {
@@ -45,7 +45,7 @@ const jobRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, opti
       response: { 200: jobSchema, 404: errorBodySchema },
     },
   }, async (request) => {
-    const job = app.jobs.get(request.params.id);
+    const job = await app.jobs.get(request.params.id);
     if (!job) throw new ApiError('JOB_NOT_FOUND', `no job with id ${request.params.id}`);
     return job;
   });

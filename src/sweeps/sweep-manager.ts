@@ -1,5 +1,5 @@
 import { ApiError } from '../errors.js';
-import type { JobManager } from '../jobs/job-manager.js';
+import type { JobsService } from '../jobs/jobs-service.js';
 import { newId } from '../jobs/ids.js';
 import { paginate } from '../jobs/pagination.js';
 import { finishedStatuses } from '../schemas/jobs.js';
@@ -17,13 +17,16 @@ export function combinations(grid: Partial<Record<SweptName, number[]>>): Array<
 }
 
 // Sweeps: many jobs from one request, through the same queue and limits as any job; the
-// sweep itself is a record of what was asked and which job is which member.
+// sweep itself is a record of what was asked and which job is which member. With a store that
+// other processes share (Redis), records are read from it, not kept: another replica may have
+// made or deleted one.
 export class SweepManager {
   private readonly sweeps = new Map<string, SweepRecord>();
 
-  constructor(private readonly jobs: JobManager, private readonly store: StateStore) {}
+  constructor(private readonly jobs: JobsService, private readonly store: StateStore, private readonly options: { shared: boolean } = { shared: false }) {}
 
   async restore(): Promise<void> {
+    if (this.options.shared) return;
     const stored = await this.store.list('sweeps', sweepRecordSchema);
     for (const sweep of stored.sort((a, b) => a.id.localeCompare(b.id))) this.sweeps.set(sweep.id, sweep);
   }
@@ -53,27 +56,24 @@ export class SweepManager {
       if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the jobs were created, the sweep was not`);
       throw error;
     }
-    this.sweeps.set(sweep.id, sweep);
+    if (!this.options.shared) this.sweeps.set(sweep.id, sweep);
     return this.view(sweep);
   }
 
-  get(id: string): Sweep {
-    const sweep = this.sweeps.get(id);
-    if (!sweep) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
-    return this.view(sweep);
+  async get(id: string): Promise<Sweep> {
+    return this.view(await this.record(id));
   }
 
-  list(limit: number, cursor?: string): { sweeps: Sweep[]; nextCursor: string | null } {
-    const { page, nextCursor } = paginate([...this.sweeps.values()].reverse(), limit, cursor);
-    return { sweeps: page.map((sweep) => this.view(sweep)), nextCursor };
+  async list(limit: number, cursor?: string): Promise<{ sweeps: Sweep[]; nextCursor: string | null }> {
+    const { page, nextCursor } = paginate((await this.all()).reverse(), limit, cursor);
+    return { sweeps: await Promise.all(page.map((sweep) => this.view(sweep))), nextCursor };
   }
 
   // Cancels every member still queued or running.
   async cancel(id: string): Promise<Sweep> {
-    const sweep = this.sweeps.get(id);
-    if (!sweep) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
+    const sweep = await this.record(id);
     await Promise.all(sweep.members.map(async ({ jobId }) => {
-      const job = this.jobs.get(jobId);
+      const job = await this.jobs.get(jobId);
       if (job && !finishedStatuses.includes(job.status)) await this.jobs.cancel(jobId).catch(() => undefined);
     }));
     return this.view(sweep);
@@ -81,20 +81,39 @@ export class SweepManager {
 
   // Deletes the sweeps none of whose jobs is left (retention deletes finished jobs).
   async prune(): Promise<number> {
-    const empty = [...this.sweeps.values()].filter((sweep) => sweep.members.every(({ jobId }) => !this.jobs.get(jobId)));
-    for (const sweep of empty) await this.delete(sweep.id);
-    return empty.length;
+    let deleted = 0;
+    for (const sweep of await this.all()) {
+      const left = await Promise.all(sweep.members.map(async ({ jobId }) => (await this.jobs.get(jobId)) !== undefined));
+      if (left.includes(true)) continue;
+      await this.delete(sweep.id).catch(() => undefined); // (another replica may have pruned it first)
+      deleted++;
+    }
+    return deleted;
   }
 
   // Forgets the grouping; the member jobs stay (each can be deleted on its own).
   async delete(id: string): Promise<void> {
-    if (!this.sweeps.delete(id)) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
+    await this.record(id);
+    this.sweeps.delete(id);
     await this.store.remove('sweeps', id);
   }
 
-  private view(sweep: SweepRecord): Sweep {
-    const members = sweep.members.map(({ jobId, values, repeat }) => {
-      const job = this.jobs.get(jobId);
+  // Oldest first.
+  private async all(): Promise<SweepRecord[]> {
+    if (!this.options.shared) return [...this.sweeps.values()];
+    return (await this.store.list('sweeps', sweepRecordSchema)).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private async record(id: string): Promise<SweepRecord> {
+    const sweep = this.options.shared ? await this.store.get('sweeps', id, sweepRecordSchema) : this.sweeps.get(id);
+    if (!sweep) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
+    return sweep;
+  }
+
+  private async view(sweep: SweepRecord): Promise<Sweep> {
+    const jobs = await Promise.all(sweep.members.map(({ jobId }) => this.jobs.get(jobId)));
+    const members = sweep.members.map(({ jobId, values, repeat }, index) => {
+      const job = jobs[index];
       return {
         jobId,
         values,

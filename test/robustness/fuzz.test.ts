@@ -144,7 +144,7 @@ describe('fuzzing POST /jobs and POST /predict (fast-check, app.inject)', () => 
     images = Array.from({ length: 32 }, (_, i) => Array.from(test.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)));
     pngs = images.map((image) => encodePng(image));
     blocker = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1, seed: HOLDING_SEED } })).json().id;
-    for (let status = 'queued'; status !== 'running'; status = app.jobs.get(blocker)!.status) {
+    for (let status = 'queued'; status !== 'running'; status = (await app.jobs.get(blocker))!.status) {
       expect(status).toBe('queued');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -45,7 +45,7 @@ describe('POST /predict under load on a real port while two jobs train (POOL_SIZ
       if (statuses.every((status) => status === 'running')) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const epochsBefore = jobs.map((id) => app.jobs.get(id)!.epochsDone);
+    const epochsBefore = await Promise.all(jobs.map(async (id) => (await app.jobs.get(id))!.epochsDone));
     const rssBefore = process.memoryUsage().rss;
 
     const result = await autocannon({
@@ -57,7 +57,7 @@ describe('POST /predict under load on a real port while two jobs train (POOL_SIZ
     });
 
     const rssAfter = process.memoryUsage().rss;
-    const epochsAfter = jobs.map((id) => app.jobs.get(id)!.epochsDone);
+    const epochsAfter = await Promise.all(jobs.map(async (id) => (await app.jobs.get(id))!.epochsDone));
     console.log(
       `[load] ${result.requests.sent} requests sent, ${result['2xx']} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors, ` +
         `${result.timeouts} timeouts in ${result.duration.toFixed(1)} s; ${result.requests.average.toFixed(0)} req/s on average; ` +
@@ -89,7 +89,7 @@ describe('POST /predict under load on a real port while two jobs train (POOL_SIZ
     for (const id of jobs) {
       const cancelled = await app.inject({ method: 'POST', url: `/jobs/${id}/cancel` });
       if (cancelled.statusCode === 409) {
-        expect(app.jobs.get(id)!.status).toBe('succeeded');
+        expect((await app.jobs.get(id))!.status).toBe('succeeded');
         continue;
       }
       expect(cancelled.statusCode).toBe(200);

@@ -179,8 +179,8 @@ describe('SIGTERM to the real server process while a job trains and a client wat
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
       const id = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 300, seed: 1 } })).json().id as string;
       const deadline = Date.now() + 30_000;
-      while (app.jobs.get(id)!.status !== 'running') {
-        expect(app.jobs.get(id)!.status).toBe('queued');
+      while ((await app.jobs.get(id))!.status !== 'running') {
+        expect((await app.jobs.get(id))!.status).toBe('queued');
         if (Date.now() > deadline) throw new Error('the job never started');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -194,8 +194,8 @@ describe('SIGTERM to the real server process while a job trains and a client wat
       await closing;
       console.log(`[shutdown] in-process drain answers: ${JSON.stringify(drainAnswers)}`);
       for (const { status } of drainAnswers) expect(status).toBe(503);
-      expect(app.jobs.get(id)!.status).toBe('queued'); // paused for a restart, not cancelled
-      expect(app.jobs.list(100, undefined, false).jobs).toHaveLength(1);
+      expect((await app.jobs.get(id))!.status).toBe('queued'); // paused for a restart, not cancelled
+      expect((await app.jobs.list(100, undefined, false)).jobs).toHaveLength(1);
     } finally {
       await app.close();
       await dataDir.remove();
