@@ -15,7 +15,8 @@ import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
-import services from './plugins/services.js';
+import services, { servicesOptions } from './plugins/services.js';
+import { buildWorkerApp } from './cluster/worker-app.js';
 import dashboardRoutes from './routes/dashboard.js';
 import datasetRoutes from './routes/datasets.js';
 import evaluationRoutes from './routes/evaluation.js';
@@ -41,7 +42,6 @@ export interface AppOptions extends Partial<Config> {
 
 export const apiVersion = '0.1.0';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 // Bodies of every route but /predict are a few hundred bytes of JSON. Parsing what an attacker
 // can fit in BODY_LIMIT_BYTES costs seconds (8 MB of object keys), so they get this much.
 const SMALL_BODY_LIMIT = 64 * 1024;
@@ -50,7 +50,7 @@ const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerC
 
 // pino's options, the caller's (tests send logs to a stream) with the request as logged:
 // method, address and the URL without the token in any of its spellings.
-function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServerOptions['logger'] {
   if (given === false) return false;
   const base = typeof given === 'object' ? given : {};
   return {
@@ -66,6 +66,8 @@ function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServ
 // Builds the configured, unstarted app; src/server.ts listens.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined });
+  // A training worker of the scaled-out service answers only /healthz, /readyz and /metrics.
+  if (config.ROLE === 'worker') return buildWorkerApp(config, options);
   const app = Fastify({
     logger: loggerOptions(config, options.logger),
     bodyLimit: Math.min(SMALL_BODY_LIMIT, config.BODY_LIMIT_BYTES),
@@ -146,18 +148,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
-  await app.register(services, {
-    kernels: config.TRAINING_KERNELS,
-    dataDir: config.DATA_DIR,
-    datasetDir: config.FASHION_MNIST_DIR,
-    dataset: options.dataset,
-    poolSize: config.POOL_SIZE,
-    maxQueuedJobs: config.MAX_QUEUED_JOBS,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    jobRetention: { maxCount: config.MAX_FINISHED_JOBS, maxAgeMs: config.RETENTION_DAYS * DAY_MS },
-    modelRetention: { maxCount: config.MAX_MODELS, maxAgeMs: config.RETENTION_DAYS * DAY_MS },
-    trainingWorker: options.trainingWorker,
-  });
+  await app.register(services, servicesOptions(config, options));
   await app.register(healthRoutes);
   await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });

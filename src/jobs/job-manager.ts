@@ -11,7 +11,7 @@ import { JobEventHub } from './job-events.js';
 import type { JobCounts, JobFollower, JobsService } from './jobs-service.js';
 import { loadJobs, saveNewJob } from './job-store.js';
 import { runJob, type RunningJob } from './job-runner.js';
-import { jobSummary, newJobRecord, transition, type JobRequest, type TransitionChanges } from './job-record.js';
+import { jobSummary, newJobRecord, secondsToFinish, transition, type JobRequest, type TransitionChanges } from './job-record.js';
 import { paginate } from './pagination.js';
 import { expired, type Retention } from '../retention.js';
 
@@ -201,7 +201,7 @@ export class JobManager implements JobsService {
 
   // Until the first running job ends, by its pace so far (at most a minute).
   private retryAfterSeconds(): number {
-    const left = [...this.running.keys()].map((id) => this.jobs.get(id)!).map((job) => (job.epochsTotal - job.epochsDone) * (job.metrics.at(-1)?.seconds ?? 1));
+    const left = [...this.running.keys()].map((id) => secondsToFinish(this.jobs.get(id)!));
     return Math.max(1, Math.ceil(Math.min(...left, 60)));
   }
 

@@ -40,6 +40,8 @@ const allowed: Record<JobStatus, readonly JobStatus[]> = {
 export interface TransitionChanges {
   error?: { code: JobErrorCode; message: string };
   modelId?: string;
+  // Who trains it (Redis mode), shown while it runs.
+  worker?: string;
 }
 
 export class IllegalTransition extends Error {
@@ -52,6 +54,8 @@ export function transition(job: Job, to: JobStatus, changes: TransitionChanges =
   if (!allowed[job.status].includes(to)) throw new IllegalTransition(`job ${job.id} cannot go from ${job.status} to ${to}`);
   job.status = to;
   if (to === 'running') job.startedAt ??= now.toISOString();
+  if (to === 'running' && changes.worker) job.worker = changes.worker;
+  else delete job.worker;
   if (changes.error) job.error = changes.error;
   if (changes.modelId) job.modelId = changes.modelId;
   const events: JobEvent[] = [{ type: 'status', status: to, job }];
@@ -60,4 +64,9 @@ export function transition(job: Job, to: JobStatus, changes: TransitionChanges =
     events.push({ type: 'end', status: to, job });
   }
   return events;
+}
+
+// Until a running job ends, by its pace so far (what Retry-After says when the queue is full).
+export function secondsToFinish(job: Job): number {
+  return (job.epochsTotal - job.epochsDone) * (job.metrics.at(-1)?.seconds ?? 1);
 }

@@ -26,7 +26,7 @@ export interface JobRunnerContext {
   finish(job: Job, status: JobStatus, changes?: TransitionChanges): Promise<void>;
   // A finished epoch, already in job.metrics: the record, the checkpoint and the `epoch` event.
   recordEpoch(job: Job, checkpoint: Checkpoint, metrics: EpochMetrics): Promise<void>;
-  progress(job: Job, event: ProgressEvent): void;
+  progress(job: Job, event: ProgressEvent): void | Promise<void>;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
@@ -65,7 +65,7 @@ export function runJob(job: Job, context: JobRunnerContext): RunningJob {
   const run = runtime.start({ jobId: job.id, hyperparameters: job.hyperparameters, checkpoint: context.checkpoints.get(job.id) }, (event) => {
     if (lost) return;
     if (event.type === 'progress') {
-      context.progress(job, event);
+      Promise.resolve(context.progress(job, event)).catch(failedWrite);
       return;
     }
     job.metrics.push(event.metrics);

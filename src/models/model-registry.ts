@@ -23,8 +23,12 @@ export interface ModelRegistry {
   remove(id: string): Promise<boolean>;
   // Removes the models the retention policy no longer keeps (also done after every add); how many.
   prune(now?: number): Promise<number>;
-  // Called with the id of every model removed (caches keyed by model drop it).
-  onRemoved(listener: (id: string) => void): void;
+  // Called with the id of every model removed (caches keyed by model drop it), here or, found by
+  // sync, by another process sharing the store.
+  onRemoved(listener: (id: string, by: 'this process' | 'another process') => void): void;
+  // Reads the model `id` (every model without one) again from the store, which other processes
+  // may share (Redis): loads what is new, forgets what is gone.
+  sync(id?: string): Promise<void>;
 }
 
 const newestFirst = (a: ModelSummary, b: ModelSummary) =>
@@ -35,7 +39,7 @@ const newestFirst = (a: ModelSummary, b: ModelSummary) =>
 export async function openModelRegistry(store: StateStore, retention: Retention): Promise<ModelRegistry> {
   const summaries = new Map<string, ModelSummary>();
   const parameters = new Map<string, Parameters>();
-  const removedListeners: Array<(id: string) => void> = [];
+  const removedListeners: Array<(id: string, by: 'this process' | 'another process') => void> = [];
   for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) {
     summaries.set(summary.id, summary);
     parameters.set(summary.id, { weights, bias });
@@ -66,11 +70,27 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
       summaries.delete(id);
       parameters.delete(id);
       sorted = undefined;
-      for (const listener of removedListeners) listener(id);
+      for (const listener of removedListeners) listener(id, 'this process');
       await store.remove('models', id);
       return true;
     },
     onRemoved: (listener) => void removedListeners.push(listener),
+    async sync(id) {
+      const found = id === undefined
+        ? await store.list('models', storedModelSchema)
+        : await store.get('models', id, storedModelSchema).then((model) => (model ? [model] : []));
+      for (const { weights, bias, ...summary } of found) {
+        summaries.set(summary.id, summary);
+        parameters.set(summary.id, { weights, bias });
+      }
+      const present = new Set(found.map((model) => model.id));
+      const gone = id === undefined ? [...summaries.keys()].filter((known) => !present.has(known)) : present.has(id) ? [] : [id];
+      for (const known of gone.filter((model) => summaries.delete(model))) {
+        parameters.delete(known);
+        for (const listener of removedListeners) listener(known, 'another process');
+      }
+      sorted = undefined;
+    },
     async prune(now = Date.now()) {
       const oldestFirst = ordered().slice(1).reverse();
       const dropped = expired(oldestFirst, { ...retention, maxCount: retention.maxCount - 1 }, (model) => model.createdAt, now);

@@ -51,8 +51,9 @@ export default fp(async function metrics(app: FastifyInstance) {
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const { byStatus } = await app.jobs.counts();
-      for (const [status, count] of Object.entries(byStatus)) this.set({ status }, count);
+      // (While Redis is unreachable the gauges keep their last values.)
+      const counts = await Promise.resolve(app.jobs.counts()).catch(() => undefined);
+      for (const [status, count] of Object.entries(counts?.byStatus ?? {})) this.set({ status }, count);
     },
   });
   new Gauge({
@@ -60,7 +61,8 @@ export default fp(async function metrics(app: FastifyInstance) {
     help: 'Jobs waiting for a worker.',
     registers: [registry],
     async collect() {
-      this.set((await app.jobs.counts()).queued);
+      const counts = await Promise.resolve(app.jobs.counts()).catch(() => undefined);
+      if (counts) this.set(counts.queued);
     },
   });
 

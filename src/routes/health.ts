@@ -13,6 +13,10 @@ const readinessSchema = z
       runningJobs: z.number().int(),
       queuedJobs: z.number().int(),
     }),
+    cluster: z
+      .object({ role: z.enum(['all', 'api', 'worker']), workerId: z.string() })
+      .optional()
+      .describe('Redis mode: this process\'s ROLE and WORKER_ID; runningJobs and queuedJobs are then the whole cluster\'s.'),
   })
   .meta({ id: 'Readiness' });
 
@@ -25,7 +29,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       summary:
         'Readiness: dataset loaded, every training worker up, storage writable, accepting jobs (503 STARTING before, ' +
-        'SHUTTING_DOWN after; 507 while the data directory cannot be written).',
+        'SHUTTING_DOWN after; 507 while the data directory cannot be written; 503 STORAGE_UNAVAILABLE while Redis is unreachable).',
       tags: ['operations'],
       response: { 200: readinessSchema, 503: errorBodySchema, 507: errorBodySchema },
     },
@@ -44,6 +48,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       status: 'ready' as const,
       dataset: { name: app.dataset.name, train: app.dataset.train.count, test: app.dataset.test.count },
       pool: { threads: runtime.threads, kernels: runtime.kernels, runningJobs: counts.running, queuedJobs: counts.queued },
+      ...(app.cluster ? { cluster: app.cluster } : {}),
     };
   });
 };

@@ -17,6 +17,7 @@ const jobFields = {
   epochsDone: z.number().int().min(0),
   epochsTotal: z.number().int().min(1),
   modelId: z.string().nullable(),
+  worker: z.string().optional().describe('Redis mode: the WORKER_ID of the process training the job, while it runs.'),
   error: z
     .object({ code: z.enum(jobErrorCodes), message: z.string() })
     .strict()

@@ -1,0 +1,114 @@
+// The services of one process of the scaled-out service (REDIS_URL): the Redis state store, the
+// models shared over pub/sub, the jobs service of an API replica (ROLE all or api) and the training
+// worker (ROLE all or worker), which trains on this machine's runtime exactly as one process does.
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { openModelRegistry } from '../models/model-registry.js';
+import type { Services, ServicesOptions } from '../plugins/services.js';
+import { createLocalRuntime } from '../runtime/local-runtime.js';
+import { openRedisStore } from '../store/redis-store.js';
+import { SweepManager } from '../sweeps/sweep-manager.js';
+import type { ClusterOptions } from './cluster-options.js';
+import { jobRecords } from './job-records.js';
+import { clusterKeys, QUEUE_NAME } from './keys.js';
+import { noTrainingRuntime } from './no-training.js';
+import { connectRedis, whenReady } from './redis-connection.js';
+import { RedisJobs } from './redis-jobs.js';
+import { shareModels } from './shared-models.js';
+import { streamFollower, type StreamFollower } from './stream-follower.js';
+import { startTrainingWorker } from './training-worker.js';
+
+const CONNECT_TIMEOUT_MS = 30_000;
+
+export async function clusterServices(app: FastifyInstance, options: ServicesOptions, cluster: ClusterOptions): Promise<Services> {
+  const log = app.log;
+  const keys = clusterKeys(cluster.prefix);
+  const connections: Redis[] = [];
+  const connect = (purpose: string) => {
+    const connection = connectRedis(cluster.redisUrl, `softmax-serve:${cluster.workerId}:${purpose}`, log);
+    connections.push(connection);
+    return connection;
+  };
+  const redis = connect('commands');
+  const subscriber = connect('subscriber');
+  try {
+    await whenReady(redis, CONNECT_TIMEOUT_MS);
+  } catch (error) {
+    for (const connection of connections) connection.disconnect();
+    throw new Error(`cannot reach Redis at REDIS_URL: ${(error as Error).message}`);
+  }
+  const serves = cluster.role !== 'worker';
+  const trains = cluster.role !== 'api';
+
+  const local = trains
+    ? await createLocalRuntime({
+      poolSize: options.poolSize,
+      kernels: options.kernels,
+      dataset: options.dataset ?? { directory: options.datasetDir },
+      log,
+      worker: options.trainingWorker,
+    })
+    : undefined;
+  const runtime = local ?? noTrainingRuntime(options.kernels);
+  const dataset = local?.dataset ?? options.dataset ?? (await loadFashionMnist({ directory: options.datasetDir }));
+  const store = openRedisStore(redis, {
+    prefix: cluster.prefix,
+    onInvalid: (problem) => log.warn(problem, 'a stored document is invalid: moved aside and ignored'),
+  });
+  const models = shareModels(await openModelRegistry(store, options.modelRetention), redis, subscriber, keys.modelsChannel, log);
+  await subscriber.subscribe(keys.modelsChannel);
+
+  const records = jobRecords(redis, keys, cluster.eventRetentionSeconds);
+  let queue: Queue | undefined;
+  let follower: StreamFollower | undefined;
+  const jobs = new RedisJobs({
+    redis,
+    keys,
+    records,
+    maxQueued: options.maxQueuedJobs,
+    retention: options.jobRetention,
+    log,
+    queue: serves ? () => (queue ??= new Queue(QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })) : undefined,
+    follower: serves ? () => (follower ??= streamFollower(connect('events'), redis, log, `${cluster.prefix}wake:`)) : undefined,
+  });
+  const worker = trains
+    ? startTrainingWorker({
+      connection: connect('queue'),
+      subscriber,
+      keys,
+      records,
+      runtime,
+      store,
+      models,
+      log,
+      workerId: cluster.workerId,
+      lockMs: cluster.lockMs,
+      onFinished: () => jobs.prune(),
+      onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
+    })
+    : undefined;
+  log.info({ role: cluster.role, workerId: cluster.workerId, prefix: cluster.prefix }, 'scaled out on Redis');
+
+  return {
+    runtime,
+    dataset,
+    store,
+    models,
+    jobs,
+    sweeps: new SweepManager(jobs, store, { shared: true }),
+    cluster: { role: cluster.role, workerId: cluster.workerId },
+    async shutdown(patienceMs) {
+      await jobs.shutdown();
+      await worker?.shutdown(patienceMs);
+      await store.flush();
+    },
+    async close() {
+      await follower?.close();
+      await queue?.close().catch(() => undefined);
+      await runtime.close();
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
