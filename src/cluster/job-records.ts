@@ -54,8 +54,8 @@ export function jobRecords(redis: Redis, keys: ClusterKeys, eventRetentionSecond
   return {
     async admit(jobs, maxQueued) {
       const args = jobs.flatMap((job) => [job.id, JSON.stringify(job), String(Date.parse(job.createdAt))]);
-      const [admitted, waiting] = (await redis.eval(admitScript, 6, keys.jobs, keys.revisions, keys.statuses, keys.counts, keys.queued,
-        keys.index, maxQueued, jobs.length, ...args)) as [number, number];
+      const [admitted, waiting] = (await redis.eval(admitScript, 7, keys.jobs, keys.revisions, keys.statuses, keys.counts, keys.queued,
+        keys.index, keys.sequence, maxQueued, jobs.length, ...args)) as [number, number];
       return { admitted: admitted === 1, waiting };
     },
     async read(id) {
@@ -74,15 +74,16 @@ export function jobRecords(redis: Redis, keys: ClusterKeys, eventRetentionSecond
       return revision === -1 ? undefined : { revision, position };
     },
     async page(limit, cursor) {
-      let max = '+';
+      let max = '+inf';
       if (cursor !== undefined) {
         const id = Buffer.from(cursor, 'base64url').toString('utf8');
-        if ((await redis.zscore(keys.index, id)) === null) {
+        const admitted = await redis.zscore(keys.index, id);
+        if (admitted === null) {
           throw new ApiError('INVALID_CURSOR', 'cursor is not one this service issued (or its item is gone); start again without it');
         }
-        max = `(${id}`;
+        max = `(${admitted}`;
       }
-      const ids = await redis.zrevrangebylex(keys.index, max, '-', 'LIMIT', 0, limit + 1);
+      const ids = await redis.zrevrangebyscore(keys.index, max, '-inf', 'LIMIT', 0, limit + 1);
       const more = ids.length > limit;
       const texts = ids.length === 0 ? [] : await redis.hmget(keys.jobs, ...ids.slice(0, limit));
       // (A job deleted between the two reads is left out.)

@@ -5,8 +5,9 @@
 
 const FINISHED = `local finished = { succeeded = true, failed = true, cancelled = true }`;
 
-// KEYS: jobs revisions statuses counts queued index. ARGV: max, n, then (id, record, score) × n.
-// All or none: refused (-1, queued now) when the queue has no room for all of them.
+// KEYS: jobs revisions statuses counts queued index sequence. ARGV: max, n, then (id, record, score) × n.
+// All or none: refused (-1, queued now) when the queue has no room for all of them. The index
+// orders jobs by admission (ids made in the same millisecond on two replicas would not).
 export const admitScript = `
 local waiting = redis.call('ZCARD', KEYS[5])
 local n = tonumber(ARGV[2])
@@ -17,7 +18,7 @@ for i = 0, n - 1 do
   redis.call('HSET', KEYS[2], id, 1)
   redis.call('HSET', KEYS[3], id, 'queued')
   redis.call('ZADD', KEYS[5], ARGV[5 + i * 3], id)
-  redis.call('ZADD', KEYS[6], 0, id)
+  redis.call('ZADD', KEYS[6], redis.call('INCR', KEYS[7]), id)
 end
 redis.call('HINCRBY', KEYS[4], 'queued', n)
 return {1, waiting}`;

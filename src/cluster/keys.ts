@@ -12,11 +12,13 @@ export function clusterKeys(prefix: string) {
     // id → status, and status → how many.
     statuses: `${prefix}jobs:status`,
     counts: `${prefix}jobs:counts`,
-    // Queued jobs by creation time, running jobs, finished jobs by finishing time, every job by id.
+    // Queued jobs by creation time, running jobs, finished jobs by finishing time, every job by admission.
     queued: `${prefix}jobs:queued`,
     running: `${prefix}jobs:running`,
     finished: `${prefix}jobs:finished`,
     index: `${prefix}jobs:index`,
+    // The last admission number given (the index's scores).
+    sequence: `${prefix}jobs:sequence`,
     events: (jobId: string) => `${prefix}events:${jobId}`,
     cancelRequested: (jobId: string) => `${prefix}cancel:${jobId}`,
     // Pub/sub: a job id to cancel; `added <id>` or `removed <id>` for models.

@@ -84,7 +84,7 @@ export class RedisJobs implements JobsService {
         await this.options.queue!().remove(id).catch(() => undefined);
         return job;
       }
-      const ended = await this.redis(() => this.endAfter(id, stored.position));
+      const { ended } = await this.redis(() => this.endAfter(id, stored.position));
       const { redis, keys } = this.options;
       await this.redis(() => redis.multi().set(keys.cancelRequested(id), '1', 'EX', 86_400).publish(keys.cancelChannel, id).exec());
       const end = await ended;
@@ -171,8 +171,9 @@ export class RedisJobs implements JobsService {
     return compareIds(deleted, position) > 0;
   }
 
-  // The job's `end` event, whenever it comes after `position` (following starts before this resolves).
-  private async endAfter(id: string, position: string): Promise<Promise<Extract<JobEvent, { type: 'end' }>>> {
+  // The job's `end` event, whenever it comes after `position` (following starts before this
+  // resolves; wrapped, since an async function that returned the promise itself would wait for it).
+  private async endAfter(id: string, position: string): Promise<{ ended: Promise<Extract<JobEvent, { type: 'end' }>> }> {
     let resolve!: (event: Extract<JobEvent, { type: 'end' }>) => void;
     const end = new Promise<Extract<JobEvent, { type: 'end' }>>((settle) => (resolve = settle));
     const stop = await this.options.follower!().follow(this.options.keys.events(id), position, (_entryId, fields) => {
@@ -180,7 +181,7 @@ export class RedisJobs implements JobsService {
       if (event.type === 'end') resolve(event);
     });
     void end.then(stop);
-    return end;
+    return { ended: end };
   }
 
   // Until the first running job ends, by its pace so far (at most a minute).
