@@ -1,0 +1,74 @@
+// Replicas of the scaled-out service in this process, on a real redis-server (test/helpers/redis.ts),
+// and a WebSocket client that records what a job's stream sends. Not a test file.
+import type { FastifyInstance } from 'fastify';
+import WebSocket from 'ws';
+import type { AppOptions } from '../../src/app.js';
+import { testApp } from '../helpers/app.js';
+import type { RedisServer } from '../helpers/redis.js';
+
+let prefixes = 0;
+
+// A key prefix of its own per test: tests sharing one Redis never see each other's jobs.
+export const freshPrefix = () => `t${process.pid}-${prefixes++}:`;
+
+export function replica(redis: RedisServer, prefix: string, role: 'all' | 'api' | 'worker', options: AppOptions = {}): Promise<FastifyInstance> {
+  return testApp({ REDIS_URL: redis.url, REDIS_PREFIX: prefix, ROLE: role, JOB_LOCK_MS: 2_000, WORKER_ID: `${role}-${prefixes}`, ...options });
+}
+
+export interface Watch {
+  messages: Array<Record<string, any>>;
+  // Resolves with the close code once the server closes the stream.
+  closed: Promise<number>;
+  // Resolves once a message satisfies `test`.
+  seen(test: (message: Record<string, any>) => boolean): Promise<Record<string, any>>;
+  socket: WebSocket;
+}
+
+export async function watch(app: FastifyInstance, jobId: string): Promise<Watch> {
+  const address = app.server.address();
+  const base = typeof address === 'object' && address ? `ws://127.0.0.1:${address.port}` : (await app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+  const socket = new WebSocket(`${base}/jobs/${jobId}/events`);
+  const messages: Array<Record<string, any>> = [];
+  const waiting: Array<{ test: (message: Record<string, any>) => boolean; resolve: (message: Record<string, any>) => void }> = [];
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data));
+    messages.push(message);
+    for (const waiter of waiting.filter(({ test }) => test(message))) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve(message);
+    }
+  });
+  const closed = new Promise<number>((resolve, reject) => {
+    socket.on('close', (code) => resolve(code));
+    socket.on('error', reject);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return {
+    messages,
+    closed,
+    socket,
+    seen: (test) => {
+      const found = messages.find(test);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiting.push({ test, resolve });
+        void closed.then(() => reject(new Error(`the stream closed first; it sent ${JSON.stringify(messages.map((m) => m.type))}`)));
+      });
+    },
+  };
+}
+
+// A message as compared across modes: what training computed, without wall times, timestamps and worker names.
+export function comparable(message: Record<string, any>): Record<string, any> {
+  const strip = (metrics: Record<string, number>) => {
+    const { seconds: _, ...rest } = metrics;
+    return rest;
+  };
+  if (message.type === 'epoch') return { type: 'epoch', metrics: strip(message.metrics) };
+  if (message.type === 'progress') return { type: 'progress' };
+  const { id: _id, createdAt: _c, startedAt: _s, finishedAt: _f, worker: _w, modelId, metrics, ...job } = message.job;
+  return { type: message.type, status: message.status, job: { ...job, hasModel: modelId !== null, metrics: metrics.map(strip) } };
+}

@@ -1,0 +1,173 @@
+// Replicas of the scaled-out service (API replicas and training workers in this process) on a real
+// redis-server: what a single process does, across replicas. The same with real processes that
+// are killed is test/cluster/failover.test.ts.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { heldApp } from '../helpers/app.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { comparable, freshPrefix, replica, watch } from './cluster-helpers.js';
+import type { JobEvent } from '../../src/schemas/jobs.js';
+
+let redis: RedisServer;
+const apps: FastifyInstance[] = [];
+const open = async (app: Promise<FastifyInstance>) => {
+  apps.push(await app);
+  return apps.at(-1)!;
+};
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterEach(async () => {
+  for (const app of apps.splice(0).reverse()) await app.close();
+});
+afterAll(() => redis.remove());
+
+const post = async (app: FastifyInstance, payload: object) => app.inject({ method: 'POST', url: '/jobs', payload });
+
+describe('replicas on Redis', () => {
+  it('send a job followed on another replica exactly the messages one process sends, and its model reaches every replica', async () => {
+    const hyperparameters = { epochs: 2, seed: 3 };
+    // One process: the job waits (its training worker held) while a client connects, then runs.
+    const { app: single, release } = await heldApp();
+    apps.push(single);
+    const alone = (await post(single, hyperparameters)).json();
+    const singleWatch = await watch(single, alone.id);
+    await release();
+    await singleWatch.closed;
+
+    // The cluster: posted on A while no worker is up, followed on B, trained once a worker starts.
+    const prefix = freshPrefix();
+    const [a, b] = [await open(replica(redis, prefix, 'api')), await open(replica(redis, prefix, 'api'))];
+    const created = await post(a, hyperparameters);
+    expect(created.statusCode).toBe(202);
+    const clusterWatch = await watch(b, created.json().id);
+    await clusterWatch.seen((message) => message.type === 'status');
+    await open(replica(redis, prefix, 'worker'));
+    expect(await clusterWatch.closed).toBe(1000);
+
+    const settled = (messages: Array<Record<string, any>>) => messages.filter((m) => m.type !== 'progress').map(comparable);
+    expect(settled(singleWatch.messages).map((m) => `${m.type}:${m.status ?? m.metrics.epoch}`))
+      .toEqual(['status:queued', 'status:running', 'epoch:1', 'epoch:2', 'status:succeeded', 'end:succeeded']);
+    expect(settled(clusterWatch.messages)).toEqual(settled(singleWatch.messages));
+
+    // The model, trained on the worker, predicts on A within a second of the end B saw.
+    const endedAt = Date.now();
+    const modelId = clusterWatch.messages.at(-1)!.job.modelId as string;
+    let predicted;
+    do predicted = await a.inject({ method: 'POST', url: '/predict', payload: { images: [new Array(784).fill(0)], model: modelId } });
+    while (predicted.statusCode !== 200 && Date.now() - endedAt < 1_000);
+    expect(predicted.statusCode).toBe(200);
+    expect(predicted.json().model).toBe(modelId);
+  });
+
+  it('show the worker training a job, and a cancel on any replica stops it on that worker', async () => {
+    const prefix = freshPrefix();
+    const a = await open(replica(redis, prefix, 'api'));
+    const b = await open(replica(redis, prefix, 'api'));
+    await open(replica(redis, prefix, 'worker', { WORKER_ID: 'worker-w' }));
+    // Far longer than the test: it is still running when cancelled, however fast epochs are.
+    const id = (await post(a, { epochs: 1000 })).json().id;
+    const stream = await watch(b, id);
+    await stream.seen((message) => message.type === 'epoch');
+    const running = (await a.inject({ method: 'GET', url: `/jobs/${id}` })).json();
+    expect(running).toMatchObject({ status: 'running', worker: 'worker-w' });
+    const cancelled = await b.inject({ method: 'POST', url: `/jobs/${id}/cancel` });
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled' });
+    expect(cancelled.json()).not.toHaveProperty('worker');
+    expect(await stream.closed).toBe(1000);
+    const epochs = stream.messages.filter((m) => m.type === 'epoch').map((m) => m.metrics.epoch);
+    expect(epochs).toEqual(Array.from({ length: cancelled.json().epochsDone }, (_, i) => i + 1));
+    expect(epochs.length).toBeLessThan(1000);
+    expect(stream.messages.slice(-2).map((m) => `${m.type}:${m.status}`)).toEqual(['status:cancelled', 'end:cancelled']);
+    expect((await a.inject({ method: 'POST', url: `/jobs/${id}/cancel` })).statusCode).toBe(200);
+  });
+
+  it('hold MAX_QUEUED_JOBS for the whole cluster, with Retry-After', async () => {
+    const prefix = freshPrefix();
+    const a = await open(replica(redis, prefix, 'api', { MAX_QUEUED_JOBS: 2 }));
+    const b = await open(replica(redis, prefix, 'api', { MAX_QUEUED_JOBS: 2 }));
+    const first = await post(a, { epochs: 1 });
+    expect((await post(b, { epochs: 1 })).statusCode).toBe(202);
+    const refused = await post(a, { epochs: 1 });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe('QUEUE_FULL');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await b.inject({ method: 'POST', url: '/sweeps', payload: { base: { epochs: 1 }, grid: { lr: [0.1] } } })).statusCode).toBe(429);
+    // A queued job cancelled on B makes room on A.
+    expect((await b.inject({ method: 'POST', url: `/jobs/${first.json().id}/cancel` })).json().status).toBe('cancelled');
+    expect((await post(a, { epochs: 1 })).statusCode).toBe(202);
+    const counts = (await a.inject({ method: 'GET', url: '/readyz' })).json().pool;
+    expect(counts).toMatchObject({ queuedJobs: 2, runningJobs: 0 });
+  });
+
+  it('let a client that followed on a replica resume from its last position on another: every later event once, in order', async () => {
+    const prefix = freshPrefix();
+    const a = await open(replica(redis, prefix, 'api'));
+    const b = await open(replica(redis, prefix, 'api'));
+    await open(replica(redis, prefix, 'worker'));
+    const id = (await post(a, { epochs: 1000 })).json().id;
+    const received: Array<{ event: JobEvent; position: string | undefined }> = [];
+    const epochsOn = (count: number) => new Promise<void>((resolve) => {
+      const check = () => received.filter(({ event }) => event.type === 'epoch').length >= count && resolve();
+      const timer = setInterval(check, 5);
+      void Promise.resolve().then(check);
+      setTimeout(() => clearInterval(timer), 60_000);
+    });
+    const stopA = (await a.jobs.follow(id, undefined, (event, position) => received.push({ event, position })))!;
+    await epochsOn(2);
+    stopA(); // A is gone for this client
+    const onA = received.length;
+    const resumeFrom = received.at(-1)!.position!;
+    const stopB = (await b.jobs.follow(id, resumeFrom, (event, position) => received.push({ event, position })))!;
+    await epochsOn(4);
+    expect((await b.inject({ method: 'POST', url: `/jobs/${id}/cancel` })).statusCode).toBe(200);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => received.at(-1)?.event.type === 'end' && (clearInterval(timer), resolve()), 5);
+    });
+    stopB();
+    expect(received.length).toBeGreaterThan(onA);
+    // Everything after the snapshot is exactly the stream, in order, none twice, none missing.
+    const live = received.filter(({ position }, index) => index > 0 && position !== undefined);
+    const stream = await streamEntries(prefix, id);
+    const firstLive = stream.findIndex(([entryId]) => entryId === live[0].position);
+    expect(firstLive).toBeGreaterThanOrEqual(0);
+    expect(live.map(({ position, event }) => [position, JSON.stringify(event)])).toEqual(stream.slice(firstLive).map(([entryId, fields]) => [entryId, fields[1]]));
+    const epochs = received.filter(({ event }) => event.type === 'epoch').map(({ event }) => (event as { metrics: { epoch: number } }).metrics.epoch);
+    expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
+  });
+
+  it('keep deletion, retention and sweeps working across replicas', async () => {
+    const prefix = freshPrefix();
+    const options = { MAX_FINISHED_JOBS: 2, MAX_MODELS: 2 };
+    const a = await open(replica(redis, prefix, 'api', options));
+    const b = await open(replica(redis, prefix, 'api', options));
+    await open(replica(redis, prefix, 'worker', options));
+    const sweep = (await a.inject({ method: 'POST', url: '/sweeps', payload: { base: { epochs: 1, seed: 4 }, grid: { lr: [0.05, 0.1, 0.2] } } })).json();
+    const ids = sweep.members.map((member: { jobId: string }) => member.jobId) as string[];
+    for (const id of ids) await (await watch(b, id)).closed;
+    const onB = (await b.inject({ method: 'GET', url: `/sweeps/${sweep.id}` })).json();
+    expect(onB.members.map((member: { status: string }) => member.status)).toEqual(['deleted', 'succeeded', 'succeeded']);
+    expect(onB.leaderboard).toHaveLength(2);
+    const listed = (await b.inject({ method: 'GET', url: '/jobs' })).json().jobs.map((job: { id: string }) => job.id);
+    expect(listed).toEqual([ids[2], ids[1]]);
+    await expect.poll(async () => (await a.inject({ method: 'GET', url: '/models' })).json().models.length).toBe(2);
+    expect((await b.inject({ method: 'DELETE', url: `/jobs/${ids[2]}` })).statusCode).toBe(204);
+    expect((await a.inject({ method: 'GET', url: `/jobs/${ids[2]}` })).statusCode).toBe(404);
+    const running = (await post(a, { epochs: 1000 })).json().id;
+    expect((await b.inject({ method: 'DELETE', url: `/jobs/${running}` })).json().error.code).toBe('JOB_NOT_FINISHED');
+    expect((await b.inject({ method: 'POST', url: `/jobs/${running}/cancel` })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'DELETE', url: `/sweeps/${sweep.id}` })).statusCode).toBe(204);
+    expect((await b.inject({ method: 'GET', url: `/sweeps/${sweep.id}` })).statusCode).toBe(404);
+  });
+});
+
+async function streamEntries(prefix: string, id: string): Promise<Array<[string, string[]]>> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  try {
+    return (await client.xrange(`${prefix}events:${id}`, '-', '+')) as Array<[string, string[]]>;
+  } finally {
+    client.disconnect();
+  }
+}
