@@ -28,6 +28,7 @@ export interface RedisJobsOptions {
 }
 
 const RECONCILE_MS = 10_000;
+const ANSWER_TIMEOUT_MS = 3_000;
 const queuedJob = (id: string) => ({ name: 'train', data: { jobId: id }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } });
 const eventOf = (fields: string[]) => JSON.parse(fields[1]) as JobEvent;
 
@@ -53,7 +54,8 @@ export class RedisJobs implements JobsService {
         undefined, { 'retry-after': String(await this.retryAfterSeconds()) });
     }
     for (const job of jobs) this.options.log.info({ jobId: job.id, hyperparameters: job.hyperparameters }, 'job queued');
-    await this.options.queue!().addBulk(jobs.map((job) => queuedJob(job.id))).catch((error: Error) =>
+    // Not awaited: should Redis go away right now, the answer does not wait for it to return.
+    void this.options.queue!().addBulk(jobs.map((job) => queuedJob(job.id))).catch((error: Error) =>
       this.options.log.warn({ err: error }, 'jobs recorded but not yet queued; the reconciler queues them'));
     return jobs;
   }
@@ -192,17 +194,25 @@ export class RedisJobs implements JobsService {
     return Math.max(1, Math.ceil(Math.min(...left, 60)));
   }
 
-  // Redis calls fail at once with 503 while Redis is unreachable, rather than wait for it.
+  // Redis calls fail at once with 503 while Redis is unreachable, rather than wait for it; and
+  // after ANSWER_TIMEOUT_MS when it went away during the call (the command waits in the offline
+  // queue, and a write may still land once Redis is back).
   private async redis<T>(call: () => Promise<T>, consequence = 'try again shortly'): Promise<T> {
     const { status } = this.options.redis;
     if (status !== 'ready') throw new ApiError('STORAGE_UNAVAILABLE', `Redis is unreachable (${status}); ${consequence}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ApiError('STORAGE_UNAVAILABLE', `Redis did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; ${consequence}`)), ANSWER_TIMEOUT_MS);
+    });
     try {
-      return await call();
+      return await Promise.race([call(), timeout]);
     } catch (error) {
       if (error instanceof ApiError) throw error;
       const message = (error as Error).message;
       if (/OOM|maxmemory/i.test(message)) throw new ApiError('STORAGE_FULL', `Redis is full (${message}); ${consequence}`);
       throw new ApiError('STORAGE_UNAVAILABLE', `Redis failed (${message}); ${consequence}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -84,7 +84,8 @@ export function startTrainingWorker(options: TrainingWorkerOptions): TrainingWor
     try {
       await run.done;
     } finally {
-      training.delete(id);
+      // (This worker may have taken the job over from itself, after losing its lock: the newer run stays.)
+      if (training.get(id) === run) training.delete(id);
     }
     if (finishedStatuses.includes(job.status)) {
       await options.onFinished().catch((error: Error) => jobLog.warn({ err: error }, 'retention after the job failed'));
@@ -105,7 +106,13 @@ export function startTrainingWorker(options: TrainingWorkerOptions): TrainingWor
     name: options.workerId,
     autorun: false,
   });
-  worker.on('error', (error: Error) => log.warn({ problem: error.message }, 'training worker: queue error'));
+  // Once per outage: BullMQ reports every failed poll while Redis is away.
+  let reported = false;
+  worker.on('error', (error: Error) => {
+    if (!reported) log.warn({ problem: error.message }, 'training worker: queue error');
+    reported = true;
+  });
+  options.connection.on('ready', () => (reported = false));
   // It can no longer prove the job is its own: stop at the next batch, recording nothing more
   // than the journal still accepts.
   worker.on('lockRenewalFailed', (ids: string[]) => {
