@@ -26,8 +26,13 @@ export interface Watch {
 
 export async function watch(app: FastifyInstance, jobId: string): Promise<Watch> {
   const address = app.server.address();
-  const base = typeof address === 'object' && address ? `ws://127.0.0.1:${address.port}` : (await app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
-  const socket = new WebSocket(`${base}/jobs/${jobId}/events`);
+  const base = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : await app.listen({ port: 0, host: '127.0.0.1' });
+  return watchAt(base, jobId);
+}
+
+// The same on a server at `base` (http://host:port), e.g. a replica in its own process.
+export async function watchAt(base: string, jobId: string): Promise<Watch> {
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${jobId}/events`);
   const messages: Array<Record<string, any>> = [];
   const waiting: Array<{ test: (message: Record<string, any>) => boolean; resolve: (message: Record<string, any>) => void }> = [];
   socket.on('message', (data) => {
