@@ -80,7 +80,7 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
     },
     evaluate() {
       team.run(Command.Evaluate, threads, args);
-      return team.evaluated(threads);
+      return team.evaluated();
     },
     save(state: TrainingState) {
       toPixelMajor(weights, state.params.weights);
