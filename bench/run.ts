@@ -11,6 +11,7 @@ import { typescriptBackend } from '../src/engine/backend.js';
 import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
 import { createLocalRuntime } from '../src/runtime/local-runtime.js';
 import { predictThroughput, startApp, timeJob, type TimedJob } from './http.js';
+import { numpyAvailable, trainNumpy } from './numpy.js';
 import { median, summarize } from './stats.js';
 import { trainTfjs, useBackend } from './tfjs-trainer.js';
 
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'skip-tfjs': { type: 'boolean', default: false },
+    'skip-numpy': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join('bench', 'results', 'latest.json') },
   },
 });
@@ -72,6 +74,21 @@ async function trainOnRuntime(threads: number, times: number): Promise<EpochMetr
   return runs;
 }
 for (const threads of [cores, 1]) record('softmax-serve SIMD', threads, await trainOnRuntime(threads, repeats));
+
+// NumPy with OpenBLAS (or whatever BLAS it has) on the same files, right after our engine:
+// the ratio README quotes is measured here, in the same minutes. Its default threading, then one thread.
+const numpy = args['skip-numpy'] ? undefined : await numpyAvailable();
+if (numpy) {
+  for (const blasThreads of [undefined, 1]) {
+    const { blas, runs } = await trainNumpy(dataset.directory, { ...hyperparameters, repeats, threads: blasThreads });
+    console.log(`  (NumPy ${blas.numpy}: ${blas.library ?? 'unknown BLAS'} ${blas.version ?? ''} ${blas.kernel ? `kernel ${blas.kernel}` : ''}, ` +
+      `${blas.threads ?? '?'} thread(s), ${blas.path ?? 'library not found'})`);
+    record(`NumPy ${blas.numpy} ${blas.library ?? ''}`.trim(), blas.threads ?? 0, runs);
+    rows.at(-1)!.blas = blas;
+  }
+} else if (!args['skip-numpy']) {
+  console.log('  (no NumPy row: python3 with NumPy not found; Debian: apt-get install python3-numpy)');
+}
 const reference = typescriptBackend(dataset);
 runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), reference).state.metrics);
 
@@ -93,6 +110,16 @@ console.log('\nslower than softmax-serve SIMD on all cores, by');
 for (const row of rows) {
   row.ratioToThisEngine = (row.secondsPerEpoch as { median: number }).median / referenceMedian;
   console.log(`  ${`${row.engine} (${row.threads} thread${row.threads === 1 ? '' : 's'})`.padEnd(40)} ${(row.ratioToThisEngine as number).toFixed(1)}×`);
+}
+
+const numpyRow = rows.find((row) => String(row.engine).startsWith('NumPy'));
+if (numpyRow) {
+  const numpyMedian = (numpyRow.secondsPerEpoch as { median: number }).median;
+  console.log(`\nsoftmax-serve SIMD against ${numpyRow.engine} (${numpyRow.threads} threads), same run, s/epoch medians`);
+  for (const row of rows.filter((r) => r.engine === 'softmax-serve SIMD')) {
+    row.ratioToNumpy = (row.secondsPerEpoch as { median: number }).median / numpyMedian;
+    console.log(`  ${row.threads} thread${row.threads === 1 ? '' : 's'}: ${(row.ratioToNumpy as number).toFixed(2)}× NumPy's time per epoch`);
+  }
 }
 
 console.log('\nthrough the HTTP API (POST /jobs → final WebSocket message), 10 epochs');
