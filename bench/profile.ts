@@ -8,7 +8,7 @@ import { createRandom, shuffle } from '../src/engine/random.js';
 import { simdBackend } from '../src/engine/simd/backend.js';
 import { SimdArena } from '../src/engine/simd/memory.js';
 import { Command, type CommandArgs } from '../src/engine/simd/team.js';
-import { MAX_BATCH, SLOT_BYTES, slotAt } from '../src/engine/simd/memory.js';
+import { SLOT_BYTES } from '../src/engine/simd/memory.js';
 import { initTrainingState, type EpochBackend, type TrainingState } from '../src/engine/train.js';
 import { startTeam } from '../workers/simd-team.js';
 import { median } from './stats.js';
@@ -77,13 +77,11 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   }
 }
 
-// Inside the batches: the two commands and the serial sum between them (as backend.trainBatch).
+// Inside the batches: the forward and backward passes as commands of their own (a batch
+// runs them as one command, whose two phases these time apart).
 function batchBreakdown(threads: number, slotIndex: number): Phases {
   const slotBase = shared.layout.slotBase + slotIndex * SLOT_BYTES;
-  const slot = slotAt(slotBase);
-  const loss = new Float64Array(shared.memory.buffer, slot.loss, MAX_BATCH);
-  const hit = new Int32Array(shared.memory.buffer, slot.hit, MAX_BATCH);
-  const t: Phases = { forward: 0, sums: 0, backward: 0 };
+  const t: Phases = { forward: 0, backward: 0 };
   const args: CommandArgs = { slotBase, batchStart: 0, n: 0, lr: 0.1, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0 };
   const { batchSize } = hyperparameters;
   for (let start = 0; start < TRAIN_COUNT; start += batchSize) {
@@ -92,18 +90,9 @@ function batchBreakdown(threads: number, slotIndex: number): Phases {
     const t0 = performance.now();
     running.team.run(Command.Forward, threads, args);
     const t1 = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    for (let r = 0; r < n; r++) {
-      lossSum += loss[r];
-      correct += hit[r];
-    }
-    const t2 = performance.now();
     running.team.run(Command.Backward, threads, args);
-    const t3 = performance.now();
     t.forward += t1 - t0;
-    t.sums += t2 - t1 + (lossSum + correct) * 0;
-    t.backward += t3 - t2;
+    t.backward += performance.now() - t1;
   }
   return t;
 }
@@ -119,8 +108,8 @@ for (const run of runs) {
   const row = [...phases, 'total', 'cpu'].map((name) => median(run.samples.map((s) => s[name])).toFixed(2).padStart(9));
   console.log(String(run.threads).padStart(9) + row.join(''));
 }
-console.log(['threads', 'forward', 'sums', 'backward'].map((s) => s.padStart(9)).join(''));
+console.log(['threads', 'forward', 'backward'].map((s) => s.padStart(9)).join(''));
 runs.forEach((run, i) => {
-  const row = ['forward', 'sums', 'backward'].map((name) => median(breakdown[i].slice(1).map((s) => s[name])).toFixed(2).padStart(9));
+  const row = ['forward', 'backward'].map((name) => median(breakdown[i].slice(1).map((s) => s[name])).toFixed(2).padStart(9));
   console.log(String(run.threads).padStart(9) + row.join(''));
 });

@@ -36,8 +36,8 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
   const bias = new Float32Array(buffer, slot.bias, CLASS_COUNT);
   const velocityBias = new Float32Array(buffer, slot.velocityBias, CLASS_COUNT);
   const trainCount = layout.train.count;
-  const loss = new Float64Array(buffer, slot.loss, MAX_BATCH);
-  const hit = new Int32Array(buffer, slot.hit, MAX_BATCH);
+  const sums = new Float64Array(buffer, slot.sums, 2);
+  const hits = new Int32Array(buffer, slot.sums, 4);
   const args: CommandArgs = { slotBase, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0 };
   let batchSize = 0;
   let threads = 1;
@@ -67,15 +67,10 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
       args.invN = 1 / n;
       args.nextStart = start + n;
       args.nextN = Math.min(batchSize, trainCount - args.nextStart);
-      team.run(Command.Forward, threads, args);
-      // In row order, whatever the thread count.
-      let lossSum = 0;
-      let correct = 0;
-      for (let r = 0; r < n; r++) {
-        lossSum += loss[r];
-        correct += hit[r];
-      }
-      team.run(Command.Backward, threads, args);
+      team.run(Command.Batch, threads, args);
+      // Summed in row order by the kernels, whatever the thread count.
+      const lossSum = sums[0];
+      const correct = hits[2];
       return { lossSum, correct };
     },
     evaluate() {

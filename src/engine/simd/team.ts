@@ -4,14 +4,19 @@
 // threads claim in chunks as they get to it: a helper that is slow to wake, or that the OS
 // has descheduled on a busy machine, never holds the others up, as it would with a fixed
 // share. Each item's result is computed the same way whichever thread claims it, so 1 and N
-// threads give bit-identical results. A waiting thread spins briefly, then sleeps in Atomics.wait.
+// threads give bit-identical results. A batch is one command of two phases, the forward
+// rows then the backward items: a thread that claims a backward item first waits for every
+// forward row (the gradient needs all residuals), with no round trip through the
+// coordinator. A waiting thread spins briefly, then sleeps in Atomics.wait.
 import { BACKWARD_BLOCKS, type Kernels } from './kernels.js';
 import { MAX_THREADS, slotAt, WORK_BYTES, type SimdLayout, type Slot } from './memory.js';
 
 const GEN = 0, CMD = 1, THREADS = 2, FINISHED = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
 const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT_N = 13;
 // The claim word: the command's generation (15 bits) and the next unclaimed item (16 bits).
-const CLAIM = 14, ITEMS = 15, RESULT = 16, COORDINATOR_SLEEPS = 17, SLEEPERS = 18;
+const CLAIM = 14, ITEMS = 15, RESULT = 16, FINISHED_SLEEPERS = 17, SLEEPERS = 18;
+// Items before SPLIT are forward rows, from SPLIT on backward items.
+const SPLIT = 19;
 const CONTROL_WORDS = 32; // past 64 bytes: the claim word's line is shared by the threads anyway
 const GEN_MASK = 0x7fff;
 const CLOSED = 0xffff; // no item left: set before a command's arguments change
@@ -25,9 +30,12 @@ const SPINS = 1_000;
 const HELPER_TIMEOUT_MS = 60_000;
 
 export const enum Command {
+  // The forward pass alone, then the backward pass alone (bench/profile.ts times them apart).
   Forward = 1,
   Backward = 2,
   Evaluate = 3,
+  // Both passes of a batch.
+  Batch = 4,
   Exit = 9,
 }
 
@@ -58,13 +66,16 @@ const slotFor = (base: number): Slot => {
 
 // The backward pass's items: the bias (item 0), then the weights' pixel blocks.
 const backwardItems = BACKWARD_BLOCKS + 1;
-// Chunks are whole multiples of this many items (rows go two by two through the forward
-// pass): a claim costs a fraction of a microsecond, the smallest chunk a few.
-const granule = (command: number) => (command === Command.Backward ? 1 : 4);
+// Chunks are whole multiples of this many items: a claim costs a fraction of a microsecond,
+// the smallest chunk a few (rows go two by two through the forward pass).
+const ROWS_GRANULE = 4;
 
-// Guided chunks: a thread takes 1/(2·threads) of what is left, so the first claims are
-// large and the last ones, where threads would wait for each other, are small.
-const chunkSize = (left: number, threads: number, step: number) => Math.ceil(left / (2 * threads * step)) * step;
+// Guided chunks: a thread takes 1/(2·threads) of what is left of the phase, so the first
+// claims are large and the last ones, where threads would wait for each other, are small.
+function chunkEnd(next: number, split: number, items: number, threads: number): number {
+  const [end, step] = next < split ? [split, ROWS_GRANULE] : [items, 1];
+  return Math.min(end, next + Math.ceil((end - next) / (2 * threads * step)) * step);
+}
 
 // Items [i0, i1) of the current command on this thread's work area.
 function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number, i0: number, i1: number): void {
@@ -72,52 +83,80 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
   const area = slot.work + index * WORK_BYTES;
   const { train, test } = layout;
   const n = control[N];
-  switch (control[CMD]) {
-    case Command.Forward:
-      kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], i0, i1, slot.weights, slot.bias,
-        floats[INV_N], slot.delta, slot.loss, slot.hit, area, slot.rows);
-      break;
-    case Command.Backward:
-      if (i0 === 0) {
-        kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
-        i0 = 1;
-      }
-      if (i1 > i0) {
-        kernels.backward(train.images, slot.order, n, i0 - 1, i1 - 1, slot.delta, slot.weights, slot.velocityWeights,
-          floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], area, slot.rows);
-      }
-      break;
-    case Command.Evaluate:
-      Atomics.add(control, RESULT, kernels.evaluate(test.images, test.labels, i0, i1, slot.weights, slot.bias, area));
-      break;
+  if (control[CMD] === Command.Evaluate) {
+    Atomics.add(control, RESULT, kernels.evaluate(test.images, test.labels, i0, i1, slot.weights, slot.bias, area));
+    return;
+  }
+  const split = control[SPLIT];
+  if (i0 < split) {
+    kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], i0, Math.min(i1, split), slot.weights, slot.bias,
+      floats[INV_N], slot.delta, slot.loss, slot.hit, area, slot.rows);
+  }
+  // Backward items: the bias and the batch's sums (item 0), then the pixel blocks.
+  let b0 = Math.max(i0, split) - split;
+  const b1 = i1 - split;
+  if (b0 === 0 && b1 > 0) {
+    kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
+    kernels.batchSums(slot.loss, slot.hit, n, slot.sums);
+    b0 = 1;
+  }
+  if (b1 > b0) {
+    kernels.backward(train.images, slot.order, n, b0 - 1, b1 - 1, slot.delta, slot.weights, slot.velocityWeights,
+      floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], area, slot.rows);
   }
 }
 
-// Claims and runs chunks of the command of generation `gen` until none is left; returns how
-// many items this thread ran. A claim succeeds only while that command is open, so the
-// arguments read before it are that command's.
-function claimAndWork(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number, gen: number): number {
+// Waits until control[FINISHED] reaches `target`: spins, then sleeps (woken by the thread
+// whose chunk gets it there). Past the deadline a helper has died: throws (only the
+// coordinator has one; a helper's error would have no one to catch it).
+function awaitFinished(control: Int32Array, target: number, deadline: number): void {
+  for (let done = Atomics.load(control, FINISHED); done < target; done = Atomics.load(control, FINISHED)) {
+    let spins = 0;
+    while (Atomics.load(control, FINISHED) === done && spins++ < SPINS);
+    if (Atomics.load(control, FINISHED) !== done) continue;
+    Atomics.add(control, FINISHED_SLEEPERS, 1);
+    Atomics.wait(control, FINISHED, done, 1000);
+    Atomics.sub(control, FINISHED_SLEEPERS, 1);
+    if (Date.now() > deadline) throw new Error(`a SIMD helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
+  }
+}
+
+// Claims and runs chunks of the command of generation `gen` until none is left. A claim
+// succeeds only while that command is open, so the arguments read before it are that
+// command's. The first backward chunk waits for the forward phase to finish.
+function claimAndWork(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number, gen: number, deadline: number): void {
   const tag = (gen & GEN_MASK) << 16;
   const items = control[ITEMS];
+  const split = control[SPLIT];
   const threads = control[THREADS];
-  const step = granule(control[CMD]);
-  let ran = 0;
+  let forwardSeen = false;
   for (;;) {
     const word = Atomics.load(control, CLAIM);
     const next = word & 0xffff;
-    if ((word & ~0xffff) !== tag || next >= items) return ran;
-    const end = Math.min(items, next + chunkSize(items - next, threads, step));
+    if ((word & ~0xffff) !== tag || next >= items) return;
+    const end = chunkEnd(next, split, items, threads);
     if (Atomics.compareExchange(control, CLAIM, word, tag | end) !== word) continue;
+    if (next >= split && !forwardSeen) {
+      awaitFinished(control, split, deadline);
+      forwardSeen = true;
+    }
     work(kernels, layout, control, floats, index, next, end);
-    ran += end - next;
-    if (Atomics.add(control, FINISHED, end - next) + end - next === items && Atomics.load(control, COORDINATOR_SLEEPS)) {
+    const finished = Atomics.add(control, FINISHED, end - next) + end - next;
+    if ((finished === items || (finished >= split && finished - (end - next) < split)) && Atomics.load(control, FINISHED_SLEEPERS) > 0) {
       Atomics.notify(control, FINISHED);
     }
   }
 }
 
-const itemsOf = (command: Command, args: CommandArgs, layout: SimdLayout) =>
-  command === Command.Backward ? backwardItems : command === Command.Evaluate ? layout.test.count : args.n;
+// [items, split] of a command: how many items, and where the backward ones start.
+function itemsOf(command: Command, args: CommandArgs, layout: SimdLayout): [number, number] {
+  switch (command) {
+    case Command.Forward: return [args.n, args.n];
+    case Command.Backward: return [backwardItems, 0];
+    case Command.Batch: return [args.n + backwardItems, args.n];
+    default: return [layout.test.count, layout.test.count];
+  }
+}
 
 // The coordinator's side. `helpers` threads run serveTeam on the same control block.
 export class Team {
@@ -141,7 +180,7 @@ export class Team {
     const gen = (control[GEN] + 1) & GEN_MASK;
     // Closed first: a helper still in the last command cannot claim with the new arguments.
     Atomics.store(control, CLAIM, (gen << 16) | CLOSED);
-    const items = itemsOf(command, args, this.layout);
+    const [items, split] = itemsOf(command, args, this.layout);
     if (items > CLOSED - 1) throw new RangeError(`a command of ${items} items is more than the claim word holds`);
     control[CMD] = command;
     control[THREADS] = active;
@@ -155,6 +194,7 @@ export class Team {
     control[NEXT_START] = args.nextStart;
     control[NEXT_N] = args.nextN;
     control[ITEMS] = items;
+    control[SPLIT] = split;
     control[RESULT] = 0;
     if (active === 1) {
       work(this.kernels, this.layout, control, floats, 0, 0, items);
@@ -164,18 +204,10 @@ export class Team {
     Atomics.store(control, CLAIM, gen << 16);
     Atomics.store(control, GEN, gen);
     if (Atomics.load(control, SLEEPERS) > 0) Atomics.notify(control, GEN);
-    claimAndWork(this.kernels, this.layout, control, floats, 0, gen);
-    // What is left was claimed by helpers that are running it.
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
-    for (let done = Atomics.load(control, FINISHED); done < items; done = Atomics.load(control, FINISHED)) {
-      let spins = 0;
-      while (Atomics.load(control, FINISHED) === done && spins++ < SPINS);
-      if (Atomics.load(control, FINISHED) !== done) continue;
-      Atomics.store(control, COORDINATOR_SLEEPS, 1);
-      Atomics.wait(control, FINISHED, done, 1000);
-      Atomics.store(control, COORDINATOR_SLEEPS, 0);
-      if (Date.now() > deadline) throw new Error(`a SIMD helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
-    }
+    claimAndWork(this.kernels, this.layout, control, floats, 0, gen, deadline);
+    // What is left was claimed by helpers that are running it.
+    awaitFinished(control, items, deadline);
   }
 
   // The number of test images the last Evaluate classified correctly.
@@ -206,6 +238,6 @@ export function serveTeam(kernels: Kernels, layout: SimdLayout, control: Int32Ar
     seen = Atomics.load(control, GEN);
     if (Atomics.load(control, CMD) === Command.Exit) return;
     busy = index < control[THREADS];
-    if (busy) claimAndWork(kernels, layout, control, floats, index, seen);
+    if (busy) claimAndWork(kernels, layout, control, floats, index, seen, Number.POSITIVE_INFINITY);
   }
 }

@@ -320,6 +320,19 @@ export function biasUpdate(delta: usize, n: i32, bias: usize, velocity: usize, l
   }
 }
 
+// The batch's summed loss (f64, in row order) and hit count, from forward's per-row values:
+// out[0] (f64) and out[8] (i32). Run by whichever thread takes the bias, beside the gradient.
+export function batchSums(loss: usize, hit: usize, n: i32, out: usize): void {
+  let lossSum: f64 = 0;
+  let correct: i32 = 0;
+  for (let r: i32 = 0; r < n; r++) {
+    lossSum += load<f64>(loss + (<usize>r << 3));
+    correct += load<i32>(hit + (<usize>r << 2));
+  }
+  store<f64>(out, lossSum);
+  store<i32>(out, correct, 8);
+}
+
 // Images [r0, r1) (in order) → how many are classified as their label.
 export function evaluate(images: usize, labels: usize, r0: i32, r1: i32, wt: usize, bias: usize, work: usize): i32 {
   const z = work + WORK_LOGITS;
