@@ -42,10 +42,14 @@ function timedEpoch(state: TrainingState, backend: EpochBackend): Phases {
     t[name] = (t[name] ?? 0) + now - at;
     at = now;
   };
-  const random = createRandom(state.random);
-  for (let i = 0; i < TRAIN_COUNT; i++) backend.order[i] = i;
-  shuffle(random, backend.order);
-  state.random = random.state();
+  if (backend.shuffleOrder) {
+    state.random = backend.shuffleOrder(state.random);
+  } else {
+    const random = createRandom(state.random);
+    for (let i = 0; i < TRAIN_COUNT; i++) backend.order[i] = i;
+    shuffle(random, backend.order);
+    state.random = random.state();
+  }
   lap('shuffle');
   backend.load(state);
   lap('load');

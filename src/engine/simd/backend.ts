@@ -2,6 +2,7 @@
 // TypeScript backend (../backend.ts). The job's state stays canonical (pixel-major weights)
 // in TrainingState and is copied into its memory slot, class-major, for the epoch.
 import { CLASS_COUNT, IMAGE_SIZE } from '../softmax-regression.js';
+import type { RandomState } from '../random.js';
 import type { EpochBackend, TrainingState } from '../train.js';
 import { MAX_BATCH, SLOT_BYTES, slotAt, type SimdLayout } from './memory.js';
 import { Command, type CommandArgs, type Team } from './team.js';
@@ -36,6 +37,7 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
   const bias = new Float32Array(buffer, slot.bias, CLASS_COUNT);
   const velocityBias = new Float32Array(buffer, slot.velocityBias, CLASS_COUNT);
   const trainCount = layout.train.count;
+  const random = new Uint32Array(buffer, slot.random, 4);
   const sums = new Float64Array(buffer, slot.sums, 2);
   const hits = new Int32Array(buffer, slot.sums, 4);
   const args: CommandArgs = { slotBase, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0 };
@@ -49,6 +51,11 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
     trainCount,
     testCount: layout.test.count,
     order: new Int32Array(buffer, slot.order, trainCount),
+    shuffleOrder(state: RandomState): RandomState {
+      random.set(state);
+      team.kernels.shuffle(slot.order, trainCount, slot.random);
+      return [random[0], random[1], random[2], random[3]];
+    },
     load(state: TrainingState) {
       ({ batchSize } = state.hyperparameters);
       if (batchSize > MAX_BATCH) throw new RangeError(`batchSize ${batchSize} is above ${MAX_BATCH}`);

@@ -163,7 +163,7 @@ export class Team {
   private readonly floats: Float32Array;
 
   constructor(
-    private readonly kernels: Kernels,
+    readonly kernels: Kernels,
     private readonly layout: SimdLayout,
     readonly control: Int32Array,
     readonly helpers: number,
