@@ -11,7 +11,7 @@ import { typescriptBackend } from '../src/engine/backend.js';
 import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
 import { createLocalRuntime } from '../src/runtime/local-runtime.js';
 import { predictThroughput, startApp, timeJob, type TimedJob } from './http.js';
-import { numpyAvailable, trainNumpy } from './numpy.js';
+import { numpyAvailable, trainNumpy, type BlasInfo } from './numpy.js';
 import { median, summarize } from './stats.js';
 import { trainTfjs, useBackend } from './tfjs-trainer.js';
 
@@ -60,34 +60,38 @@ const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[
   record(name, threads, Array.from({ length: times }, trainOnce));
 
 // The SIMD engine as the service runs it: the training runtime (a pool worker and its SIMD
-// team), one runtime per thread count, each trained through start() like a job.
-async function trainOnRuntime(threads: number, times: number): Promise<EpochMetrics[][]> {
+// team), one runtime per thread count, each trained through start() like a job. NumPy (with
+// OpenBLAS or whatever BLAS it has, its default threads and one) trains the same algorithm on
+// the same files in a child process. The four alternate repeat by repeat, so that the ratio
+// the README quotes is measured in the same minutes on a machine whose load keeps changing.
+const numpy = args['skip-numpy'] ? false : await numpyAvailable();
+if (!numpy && !args['skip-numpy']) console.log('  (no NumPy rows: python3 with NumPy not found; Debian: apt-get install python3-numpy)');
+const runtimes = await Promise.all([cores, 1].map(async (threads) => {
   const runtime = await createLocalRuntime({ poolSize: 1, kernels: 'simd', cores: threads, dataset, log: pino({ level: 'warn' }) });
   await runtime.ready;
-  const runs: EpochMetrics[][] = [];
-  for (let i = 0; i < times; i++) {
+  return { threads, runtime, runs: [] as EpochMetrics[][] };
+}));
+const numpyRuns = [undefined, 1].map((threads) => ({ threads, blas: undefined as BlasInfo | undefined, runs: [] as EpochMetrics[][] }));
+for (let i = 0; i < repeats; i++) {
+  for (let j = 0; j < runtimes.length; j++) {
+    const { runtime, runs } = runtimes[j];
     const outcome = await runtime.start({ jobId: `bench-${i}`, hyperparameters: hyperparameters as Hyperparameters }, () => {}).outcome;
     if (outcome.kind !== 'completed') throw new Error(`the benchmark run ended ${outcome.kind}`);
     runs.push(outcome.metrics);
+    if (!numpy) continue;
+    const numpyRun = numpyRuns[j];
+    const { blas, runs: [metrics] } = await trainNumpy(dataset.directory, { ...hyperparameters, seed: hyperparameters.seed + i, repeats: 1, threads: numpyRun.threads });
+    numpyRun.blas = blas;
+    numpyRun.runs.push(metrics);
   }
-  await runtime.close();
-  return runs;
 }
-for (const threads of [cores, 1]) record('softmax-serve SIMD', threads, await trainOnRuntime(threads, repeats));
-
-// NumPy with OpenBLAS (or whatever BLAS it has) on the same files, right after our engine:
-// the ratio README quotes is measured here, in the same minutes. Its default threading, then one thread.
-const numpy = args['skip-numpy'] ? undefined : await numpyAvailable();
-if (numpy) {
-  for (const blasThreads of [undefined, 1]) {
-    const { blas, runs } = await trainNumpy(dataset.directory, { ...hyperparameters, repeats, threads: blasThreads });
-    console.log(`  (NumPy ${blas.numpy}: ${blas.library ?? 'unknown BLAS'} ${blas.version ?? ''} ${blas.kernel ? `kernel ${blas.kernel}` : ''}, ` +
-      `${blas.threads ?? '?'} thread(s), ${blas.path ?? 'library not found'})`);
-    record(`NumPy ${blas.numpy} ${blas.library ?? ''}`.trim(), blas.threads ?? 0, runs);
-    rows.at(-1)!.blas = blas;
-  }
-} else if (!args['skip-numpy']) {
-  console.log('  (no NumPy row: python3 with NumPy not found; Debian: apt-get install python3-numpy)');
+await Promise.all(runtimes.map(({ runtime }) => runtime.close()));
+for (const { threads, runs } of runtimes) record('softmax-serve SIMD', threads, runs);
+for (const { blas, runs } of numpy ? numpyRuns : []) {
+  console.log(`  (NumPy ${blas!.numpy}: ${blas!.library ?? 'unknown BLAS'} ${blas!.version ?? ''} ${blas!.kernel ? `kernel ${blas!.kernel}` : ''}, ` +
+    `${blas!.threads ?? '?'} thread(s), ${blas!.path ?? 'library not found'})`);
+  record(`NumPy ${blas!.numpy} ${blas!.library ?? ''}`.trim(), blas!.threads ?? 0, runs);
+  rows.at(-1)!.blas = blas;
 }
 const reference = typescriptBackend(dataset);
 runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), reference).state.metrics);
