@@ -43,10 +43,9 @@ export async function watchAt(base: string, jobId: string): Promise<Watch> {
       waiter.resolve(message);
     }
   });
-  const closed = new Promise<number>((resolve, reject) => {
-    socket.on('close', (code) => resolve(code));
-    socket.on('error', reject);
-  });
+  // (A server that dies may reset the connection: an error, then the close, 1006.)
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  socket.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);

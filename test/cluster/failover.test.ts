@@ -4,7 +4,7 @@
 // end with its metrics and weights, bit for bit.
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { api, killAllStarted, pollJob, startServer, withoutSeconds, type ServerProcess } from '../robustness/server-process.js';
@@ -92,6 +92,15 @@ beforeAll(async () => {
   await startWorker('w2');
 }, 240_000);
 
+// Each test starts with two live, running workers, whatever the one before did to them.
+beforeEach(async () => {
+  for (const [name, worker] of [...workers]) {
+    if (alive(worker)) signal(worker, 'SIGCONT');
+    else workers.delete(name);
+  }
+  for (const name of ['w1', 'w2'].filter((name) => !workers.has(name))) await startWorker(name);
+}, 120_000);
+
 afterAll(async () => {
   await killAllStarted();
   client?.disconnect();
@@ -137,8 +146,6 @@ describe('two API replicas and two workers, each a process, on one redis-server'
     expect(onA.messages).toEqual(onB.messages);
     await expectReferenceResult(onB);
     expect((await api(apiA.base, 'GET', `/jobs/${id}`)).body).not.toHaveProperty('worker');
-
-    await startWorker(killed);
   }, 240_000);
 
   it('stops a job within the epoch it is in when it is cancelled on a replica other than the one that created it', async () => {
@@ -163,13 +170,20 @@ describe('two API replicas and two workers, each a process, on one redis-server'
     expect(onA.messages.slice(-2).map((m) => `${m.type}:${m.status}`)).toEqual(['status:cancelled', 'end:cancelled']);
   }, 240_000);
 
-  it('gives a job back when its worker is sent SIGTERM: checkpointed at its epoch\'s end, it finishes on the other worker, bit-identical', async () => {
+  it('gives a job back when its worker is sent SIGTERM: checkpointed at its epoch\'s end, it finishes on the other worker, bit-identical; a client whose replica died follows on another', async () => {
+    const apiC = await startServer(environment('api', 'api-c'));
     const id = (await api(apiB.base, 'POST', '/jobs', hyperparameters)).body.id as string;
     const onA = await watchAt(apiA.base, id);
+    const onC = await watchAt(apiC.base, id);
     await onA.seen(sawEpoch(2));
+    await onC.seen(sawEpoch(2));
     const stopped = holder(onA);
     const leaving = workers.get(stopped)!;
     signal(leaving, 'SIGTERM');
+    signal(apiC, 'SIGKILL');
+    expect(await onC.closed).toBe(1006);
+    // Its client reconnects to B: the job's state so far, then the rest, no epoch missing or repeated.
+    const again = await watchAt(apiB.base, id);
     expect(await leaving.exited).toEqual({ code: 0, signal: null });
     workers.delete(stopped);
     expect(leaving.lines.some((line) => line.includes('job paused for shutdown'))).toBe(true);
@@ -179,7 +193,10 @@ describe('two API replicas and two workers, each a process, on one redis-server'
     expect(statusesOf(onA).slice(-4)).toEqual([`running@${stopped}`, 'queued', `running@${other}`, 'succeeded']);
     expect(epochsOf(onA)).toEqual(epochNumbers);
     await expectReferenceResult(onA);
-    await startWorker(stopped);
+    expect(await again.closed).toBe(1000);
+    expect(epochsOf(again)).toEqual(epochNumbers);
+    expect(again.messages.at(-1)).toEqual(onA.messages.at(-1));
+    expect(epochsOf(onC).slice(0, 2)).toEqual([1, 2]);
   }, 240_000);
 
   it('stops a worker that lost its lock (frozen past JOB_LOCK_MS): the job is trained once, by the worker that took it over', async () => {
@@ -202,10 +219,11 @@ describe('two API replicas and two workers, each a process, on one redis-server'
   }, 240_000);
 
   it('rides out Redis stopped for a few seconds: 503 on /readyz everywhere, /healthz and /predict answer, nothing exits, the running job finishes bit-identical', async () => {
+    const quick = (await api(apiB.base, 'POST', '/jobs', { epochs: 1, seed: 4 })).body.id as string;
+    const { modelId } = await pollJob(apiA.base, quick, (job) => job.status === 'succeeded');
     const id = (await api(apiA.base, 'POST', '/jobs', hyperparameters)).body.id as string;
     const onB = await watchAt(apiB.base, id);
     await onB.seen(sawEpoch(2));
-    const modelId = (await api(apiA.base, 'GET', '/models?limit=1')).body.models[0].id as string;
 
     const stoppedAt = Date.now();
     await redis.stop();
@@ -228,7 +246,9 @@ describe('two API replicas and two workers, each a process, on one redis-server'
       await until(async () => (await api(server.base, 'GET', '/readyz')).status === 200, `${server.base}/readyz answering 200 again`);
     }
     expect(await onB.closed).toBe(1000);
-    expect(epochsOf(onB)).toEqual(epochNumbers);
+    const stream = ((await client.xrange(`${PREFIX}events:${id}`, '-', '+')) as Array<[string, string[]]>).map(([entry, fields]) => `${entry} ${fields[1].slice(0, 80)}`);
+    const logs = [...workers.values()].flatMap((w) => w.lines.filter((l) => l.includes(id) && !l.includes('epoch finished')).map((l) => l.slice(0, 300)));
+    expect(epochsOf(onB), JSON.stringify({ statuses: statusesOf(onB), stream: stream.filter((l) => !l.includes('progress')), logs }, null, 1)).toEqual(epochNumbers);
     await expectReferenceResult(onB);
     expect(everyProcess().every(alive)).toBe(true);
   }, 240_000);
