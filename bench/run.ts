@@ -10,6 +10,7 @@ import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { typescriptBackend } from '../src/engine/backend.js';
 import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
 import { createLocalRuntime } from '../src/runtime/local-runtime.js';
+import { clusterBench } from './cluster.js';
 import { predictThroughput, startApp, timeJob, type TimedJob } from './http.js';
 import { numpyAvailable, trainNumpy, type BlasInfo } from './numpy.js';
 import { median, summarize } from './stats.js';
@@ -20,7 +21,9 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-tfjs': { type: 'boolean', default: false },
     'skip-numpy': { type: 'boolean', default: false },
-    out: { type: 'string', default: path.join('bench', 'results', 'latest.json') },
+    // Only the Redis-mode rows (bench/cluster.ts), into bench/results/cluster.json.
+    cluster: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 
@@ -30,6 +33,11 @@ const repeats = args.quick ? 1 : 3;
 
 const cores = os.availableParallelism();
 const dataset = await loadFashionMnist();
+if (args.cluster) {
+  await clusterBench(dataset, { quick: args.quick, out: args.out ?? path.join('bench', 'results', 'cluster.json') });
+  process.exit(0);
+}
+args.out ??= path.join('bench', 'results', 'latest.json');
 const rows: Array<Record<string, unknown>> = [];
 
 function record(name: string, threads: number, runs: EpochMetrics[][]) {
