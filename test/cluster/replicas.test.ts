@@ -146,8 +146,10 @@ describe('replicas on Redis', () => {
     const sweep = (await a.inject({ method: 'POST', url: '/sweeps', payload: { base: { epochs: 1, seed: 4 }, grid: { lr: [0.05, 0.1, 0.2] } } })).json();
     const ids = sweep.members.map((member: { jobId: string }) => member.jobId) as string[];
     for (const id of ids) await (await watch(b, id)).closed;
+    // The worker applies the retention policy right after a job's end, which the stream sends first.
+    const memberStatuses = async () => (await b.inject({ method: 'GET', url: `/sweeps/${sweep.id}` })).json().members.map((member: { status: string }) => member.status);
+    await expect.poll(memberStatuses, { timeout: 30_000 }).toEqual(['deleted', 'succeeded', 'succeeded']);
     const onB = (await b.inject({ method: 'GET', url: `/sweeps/${sweep.id}` })).json();
-    expect(onB.members.map((member: { status: string }) => member.status)).toEqual(['deleted', 'succeeded', 'succeeded']);
     expect(onB.leaderboard).toHaveLength(2);
     const listed = (await b.inject({ method: 'GET', url: '/jobs' })).json().jobs.map((job: { id: string }) => job.id);
     expect(listed).toEqual([ids[2], ids[1]]);
