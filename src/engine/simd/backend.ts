@@ -78,6 +78,20 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
       team.run(Command.Backward, threads, args);
       return { lossSum, correct };
     },
+    // The forward pass alone: loss and hits, no gradient, no update.
+    measure(start, n) {
+      args.batchStart = start;
+      args.n = n;
+      args.invN = 1 / n;
+      team.run(Command.Forward, threads, args);
+      let lossSum = 0;
+      let correct = 0;
+      for (let r = 0; r < n; r++) {
+        lossSum += loss[r];
+        correct += hit[r];
+      }
+      return { lossSum, correct };
+    },
     evaluate() {
       team.run(Command.Evaluate, threads, args);
       return team.evaluated(threads);
