@@ -28,6 +28,7 @@ import metricsRoutes from './routes/metrics.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
+import predictionRoutes from './routes/predictions.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
 
@@ -163,7 +164,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
-  await app.register(evaluationRoutes);
+  await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(predictionRoutes);
   await app.register(datasetRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
