@@ -14,7 +14,9 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
 export const CLOSE_TOO_SLOW = 1008;
 
-function send(socket: WebSocket, event: JobEvent): void {
+// Sends one stream message, dropping progress for a client that lags and cutting off one
+// that lags far (every event stream: jobs and sweeps).
+export function send(socket: WebSocket, event: { type: string }): void {
   if (socket.readyState !== socket.OPEN) return;
   if (socket.bufferedAmount > DROP_CLIENT_BYTES) {
     socket.close(CLOSE_TOO_SLOW, 'client too slow to keep up with the event stream');
