@@ -203,6 +203,16 @@ describe('the job manager', () => {
     expect(quarantined.map((names) => names.length)).toEqual([1, 1, 1]);
   });
 
+  it('loads a job stored before the baseline existed, with baseline null', async () => {
+    const job = await manager.create(request);
+    await store.flush();
+    const { baseline: _, ...older } = await onDisk('jobs', job.id);
+    await writeFile(path.join(dataDir.path, 'jobs', `${job.id}.json`), JSON.stringify({ ...older, status: 'cancelled', finishedAt: older.createdAt }));
+    await open();
+    expect(manager.get(job.id)).toMatchObject({ status: 'cancelled', baseline: null });
+    expect(invalid).toEqual([]);
+  });
+
   it('keeps at most maxCount finished jobs, deleting the oldest, and never a job that is not finished', async () => {
     await open({ retention: { maxCount: 2, maxAgeMs: 0 } }, 1);
     const ids = [];
