@@ -40,6 +40,9 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
   const random = new Uint32Array(buffer, slot.random, 4);
   const sums = new Float64Array(buffer, slot.sums, 2);
   const hits = new Int32Array(buffer, slot.sums, 4);
+  // Per-row loss and hit of the last forward pass (the untrained baseline sums them here).
+  const rowLoss = new Float64Array(buffer, slot.loss, MAX_BATCH);
+  const rowHit = new Int32Array(buffer, slot.hit, MAX_BATCH);
   const args: CommandArgs = { slotBase, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0 };
   let batchSize = 0;
   let threads = 1;
@@ -89,8 +92,8 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
       let lossSum = 0;
       let correct = 0;
       for (let r = 0; r < n; r++) {
-        lossSum += loss[r];
-        correct += hit[r];
+        lossSum += rowLoss[r];
+        correct += rowHit[r];
       }
       return { lossSum, correct };
     },
