@@ -76,7 +76,7 @@ export interface EpochBackend {
   load(state: TrainingState): void;
   // Minibatch SGD on the rows order[start, start + n): loss summed and hits counted before the update.
   trainBatch(start: number, n: number): BatchResult;
-  // The same forward pass on order[start, start + n) without the update: loss summed and hits counted.
+  // The same forward pass on order[start, start + n) (any n) without the update: loss summed and hits counted.
   measure(start: number, n: number): BatchResult;
   // How many test images the current parameters classify correctly.
   evaluate(): number;
@@ -158,16 +158,9 @@ export function runEpoch(state: TrainingState, backend: EpochBackend, callbacks:
 export function evaluateBaseline(state: TrainingState, backend: EpochBackend): EpochMetrics {
   const started = performance.now();
   const { order, trainCount } = backend;
-  const batchSize = state.hyperparameters.batchSize;
   for (let i = 0; i < trainCount; i++) order[i] = i;
   backend.load(state);
-  let lossSum = 0;
-  let correct = 0;
-  for (let start = 0; start < trainCount; start += batchSize) {
-    const result = backend.measure(start, Math.min(batchSize, trainCount - start));
-    lossSum += result.lossSum;
-    correct += result.correct;
-  }
+  const { lossSum, correct } = backend.measure(0, trainCount);
   const testCorrect = backend.evaluate();
   return {
     epoch: 0,

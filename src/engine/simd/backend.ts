@@ -83,17 +83,19 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
       const correct = hits[2];
       return { lossSum, correct };
     },
-    // The forward pass alone: loss and hits, no gradient, no update.
+    // The forward pass alone: loss and hits, no gradient, no update; MAX_BATCH rows a command.
     measure(start, n) {
-      args.batchStart = start;
-      args.n = n;
-      args.invN = 1 / n;
-      team.run(Command.Forward, threads, args);
       let lossSum = 0;
       let correct = 0;
-      for (let r = 0; r < n; r++) {
-        lossSum += rowLoss[r];
-        correct += rowHit[r];
+      for (let from = start; from < start + n; from += MAX_BATCH) {
+        args.batchStart = from;
+        args.n = Math.min(MAX_BATCH, start + n - from);
+        args.invN = 1 / args.n;
+        team.run(Command.Forward, threads, args);
+        for (let r = 0; r < args.n; r++) {
+          lossSum += rowLoss[r];
+          correct += rowHit[r];
+        }
       }
       return { lossSum, correct };
     },
