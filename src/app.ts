@@ -25,10 +25,12 @@ import jobEventRoutes, { closeStreamsOnShutdown, jobEventsOpenApiPath } from './
 import jobRoutes from './routes/jobs.js';
 import labRoutes from './routes/lab.js';
 import sweepRoutes from './routes/sweeps.js';
+import sweepEventRoutes, { sweepEventsOpenApiPath } from './routes/sweep-events.js';
 import metricsRoutes from './routes/metrics.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
+import predictionRoutes from './routes/predictions.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
 
@@ -144,7 +146,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     transform: jsonSchemaTransform,
     transformObject: (input) => {
       const document = jsonSchemaTransformObject(input) as { paths?: Record<string, unknown> };
-      return { ...document, paths: { ...document.paths, ...jobEventsOpenApiPath } } as ReturnType<typeof jsonSchemaTransformObject>;
+      return { ...document, paths: { ...document.paths, ...jobEventsOpenApiPath, ...sweepEventsOpenApiPath } } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
@@ -154,10 +156,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
-  await app.register(evaluationRoutes);
+  await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(predictionRoutes);
   await app.register(datasetRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
+  await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB });
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);

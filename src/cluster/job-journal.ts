@@ -11,7 +11,7 @@ import { StorageError } from '../store/storage-error.js';
 import type { Job } from '../schemas/jobs.js';
 import type { JobRecords, JobWrite } from './job-records.js';
 
-export type JobJournal = Pick<JobRunnerContext, 'apply' | 'finish' | 'recordEpoch' | 'progress'> & {
+export type JobJournal = Pick<JobRunnerContext, 'apply' | 'finish' | 'recordEpoch' | 'progress' | 'recordBaseline'> & {
   readonly lost: boolean;
 };
 
@@ -42,5 +42,6 @@ export function jobJournal(records: JobRecords, revision: number, workerId: stri
     recordEpoch: (job, checkpoint, metrics) =>
       write(job, { record: true, checkpoint: { op: 'set', value: JSON.stringify(encodeCheckpoint(checkpoint)) }, events: [{ type: 'epoch', metrics }] }),
     progress: (job, event) => write(job, { record: false, events: [event] }),
+    recordBaseline: (job) => write(job, { record: true, events: [{ type: 'baseline', metrics: job.baseline! }] }),
   };
 }

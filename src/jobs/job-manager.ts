@@ -238,6 +238,11 @@ export class JobManager implements JobsService {
         await written;
       },
       progress: (job, event) => this.events.publish(job.id, event),
+      recordBaseline: async (job) => {
+        const written = store.put('jobs', job.id, job);
+        this.events.publish(job.id, { type: 'baseline', metrics: job.baseline! });
+        await written;
+      },
     });
     this.running.set(job.id, running);
     void running.done.finally(() => {

@@ -27,6 +27,8 @@ export interface JobRunnerContext {
   // A finished epoch, already in job.metrics: the record, the checkpoint and the `epoch` event.
   recordEpoch(job: Job, checkpoint: Checkpoint, metrics: EpochMetrics): Promise<void>;
   progress(job: Job, event: ProgressEvent): void | Promise<void>;
+  // The untrained model's metrics, already in job.baseline: the record and the `baseline` event.
+  recordBaseline(job: Job): Promise<void>;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
@@ -66,6 +68,14 @@ export function runJob(job: Job, context: JobRunnerContext): RunningJob {
     if (lost) return;
     if (event.type === 'progress') {
       Promise.resolve(context.progress(job, event)).catch(failedWrite);
+      return;
+    }
+    if (event.type === 'baseline') {
+      // A job paused before its first epoch measures it again on resuming: the same numbers, told once.
+      if (job.baseline) return;
+      job.baseline = { ...event.metrics, epoch: 0 };
+      log.info(job.baseline, 'baseline measured');
+      context.recordBaseline(job).catch(failedWrite);
       return;
     }
     job.metrics.push(event.metrics);

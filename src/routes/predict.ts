@@ -8,7 +8,7 @@ import { decodeImage, decodePngBody, mapDecodedImages, pngBodyLengthError, type 
 import { endingOnItsTurn } from '../images/slice-queue.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
-import { predictBodySchema, predictResponseSchema, type PredictResponse } from '../schemas/predict.js';
+import { minConfidenceSchema, predictBodySchema, predictResponseSchema, type PredictResponse } from '../schemas/predict.js';
 
 type Prediction = PredictResponse['predictions'][number];
 
@@ -18,10 +18,18 @@ const pngContentType = /^\s*image\/png\s*(;|$)/i;
 
 // One image's pixels → its label and probabilities, and its k most likely classes if asked. (A
 // module function: a named closure per request costs a little under tsx, which names it.)
-function predict(params: Parameters, pixels: ArrayLike<number>, topK: number | undefined): Prediction {
+function predict(params: Parameters, pixels: ArrayLike<number>, topK: number | undefined, minConfidence: number | undefined): Prediction {
   const probabilities = imageProbabilities(params, pixels);
   const label = argmaxRow(probabilities);
   const prediction: Prediction = { label, className: CLASS_NAMES[label], probabilities };
+  // Exercise 4: below the threshold the service abstains rather than guess (the probabilities stay).
+  if (minConfidence !== undefined) {
+    prediction.abstained = probabilities[label] < minConfidence;
+    if (prediction.abstained) {
+      prediction.label = null;
+      prediction.className = null;
+    }
+  }
   if (topK !== undefined) {
     prediction.top = probabilities
       .map((probability, c) => ({ label: c, className: CLASS_NAMES[c], probability }))
@@ -35,6 +43,7 @@ const predictQuerySchema = z
   .object({
     model: z.string().min(1).max(100).optional().describe('Model id for a raw image/png body.'),
     topK: z.coerce.number().int().min(1).max(10).optional().describe('topK for a raw image/png body.'),
+    minConfidence: z.coerce.number().pipe(minConfidenceSchema).optional().describe('minConfidence for a raw image/png body.'),
   })
   .strict();
 
@@ -51,7 +60,9 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
       description:
         'JSON body: `images` holds up to the configured number of images, each 784 numbers in 0..255 (light garment on a dark ' +
         'background, as in Fashion-MNIST), 28 rows of 28, or a base64 PNG. Alternatively send one PNG as the raw body with ' +
-        '`Content-Type: image/png` (model and topK then go in the query string).',
+        '`Content-Type: image/png` (model, topK and minConfidence then go in the query string). With `minConfidence` in ' +
+        '(0, 1], a prediction whose top probability is below it abstains: `abstained: true`, `label` and `className` null, ' +
+        'the probabilities still given (every prediction then carries `abstained`).',
       tags: ['predict'],
       body: bodySchema,
       querystring: predictQuerySchema,
@@ -94,7 +105,7 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
     if (request.validationError) throw request.validationError;
     const rawPng = Buffer.isBuffer(request.body);
     // A raw PNG body has its options in the query string.
-    const options: { model?: string; topK?: number } = rawPng ? request.query : request.body;
+    const options: { model?: string; topK?: number; minConfidence?: number } = rawPng ? request.query : request.body;
     const modelId = options.model ?? app.models.newest()?.id;
     if (!modelId) throw new ApiError('NO_MODEL', 'no trained model yet: train one first with POST /jobs, then predict');
     const params = app.models.parameters(modelId);
@@ -102,14 +113,14 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
 
     let predictions: Prediction[];
     if (rawPng) {
-      predictions = [predict(params, decodePngBody(request.body as unknown as Buffer), options.topK)];
+      predictions = [predict(params, decodePngBody(request.body as unknown as Buffer), options.topK, options.minConfidence)];
     } else {
       // One image (most requests) is answered at once, without an await; more are decoded and
       // classified in slices that let the event loop turn (1000 PNGs take 0.2–0.4 s).
       const images = request.body.images as ImageInput[];
       predictions = images.length === 1
-        ? [predict(params, decodeImage(images[0], 0), options.topK)]
-        : await mapDecodedImages(images, (pixels) => predict(params, pixels, options.topK));
+        ? [predict(params, decodeImage(images[0], 0), options.topK, options.minConfidence)]
+        : await mapDecodedImages(images, (pixels) => predict(params, pixels, options.topK, options.minConfidence));
     }
     app.metrics.predictions.inc(predictions.length);
     return { model: modelId, predictions };

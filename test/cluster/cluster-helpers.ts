@@ -71,8 +71,9 @@ export function comparable(message: Record<string, any>): Record<string, any> {
     const { seconds: _, ...rest } = metrics;
     return rest;
   };
-  if (message.type === 'epoch') return { type: 'epoch', metrics: strip(message.metrics) };
+  if (message.type === 'epoch' || message.type === 'baseline') return { type: message.type, metrics: strip(message.metrics) };
   if (message.type === 'progress') return { type: 'progress' };
   const { id: _id, createdAt: _c, startedAt: _s, finishedAt: _f, worker: _w, modelId, metrics, ...job } = message.job;
-  return { type: message.type, status: message.status, job: { ...job, hasModel: modelId !== null, metrics: metrics.map(strip) } };
+  const baseline = job.baseline && strip(job.baseline);
+  return { type: message.type, status: message.status, job: { ...job, baseline, hasModel: modelId !== null, metrics: metrics.map(strip) } };
 }

@@ -47,7 +47,7 @@ describe('replicas on Redis', () => {
 
     const settled = (messages: Array<Record<string, any>>) => messages.filter((m) => m.type !== 'progress').map(comparable);
     expect(settled(singleWatch.messages).map((m) => `${m.type}:${m.status ?? m.metrics.epoch}`))
-      .toEqual(['status:queued', 'status:running', 'epoch:1', 'epoch:2', 'status:succeeded', 'end:succeeded']);
+      .toEqual(['status:queued', 'status:running', 'baseline:0', 'epoch:1', 'epoch:2', 'status:succeeded', 'end:succeeded']);
     expect(settled(clusterWatch.messages)).toEqual(settled(singleWatch.messages));
 
     // The model, trained on the worker, predicts on A within a second of the end B saw.
