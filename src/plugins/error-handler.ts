@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, errorBody, errorTable, truncate, type ErrorCode } from '../errors.js';
 
@@ -21,31 +21,33 @@ const statusCodes: Partial<Record<number, { code: ErrorCode; message: string }>>
   416: { code: 'RANGE_NOT_SATISFIABLE', message: 'range not satisfiable: the file is shorter than the range asked for' },
 };
 
+// Any error a request met, as the API's error: ApiErrors as they are, Fastify's own request
+// errors and plugins' client errors translated into the table. Undefined for anything else (a
+// 5xx), whose details stay in the log. The /v2 routes render the same errors in their own shape.
+export function asApiError(error: FastifyError, request: FastifyRequest): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  const mapped = error.code ? fastifyCodes[error.code] : undefined;
+  if (mapped === 'PAYLOAD_TOO_LARGE') {
+    return new ApiError(mapped, `request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`);
+  }
+  if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
+    return new ApiError(mapped, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/json`);
+  }
+  if (mapped === 'INVALID_JSON') return new ApiError(mapped, `request body is not valid JSON: ${truncate(error.message)}`);
+  const status = error.statusCode ?? 500;
+  if (status < 400 || status >= 500) return undefined;
+  const known = mapped ? undefined : statusCodes[status];
+  if (known) return new ApiError(known.code, known.message);
+  // Any other client error is answered as the table says its code is.
+  return new ApiError(mapped ?? 'VALIDATION_FAILED', truncate(error.message));
+}
+
 // The one place that renders errors: { error: { code, message, details? } }. 5xx details
 // stay in the log, never in the response.
 export default fp(async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ApiError) {
-      return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.code, error.message, error.details));
-    }
-    const mapped = error.code ? fastifyCodes[error.code] : undefined;
-    if (mapped === 'PAYLOAD_TOO_LARGE') {
-      return reply.code(413).send(errorBody(mapped, `request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`));
-    }
-    if (mapped === 'UNSUPPORTED_MEDIA_TYPE') {
-      return reply.code(415).send(errorBody(mapped, `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here; send application/json`));
-    }
-    if (mapped === 'INVALID_JSON') {
-      return reply.code(400).send(errorBody(mapped, `request body is not valid JSON: ${truncate(error.message)}`));
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      const known = mapped ? undefined : statusCodes[status];
-      if (known) return reply.code(status).send(errorBody(known.code, known.message));
-      // Any other client error is answered as the table says its code is.
-      const code = mapped ?? 'VALIDATION_FAILED';
-      return reply.code(errorTable[code]).send(errorBody(code, truncate(error.message)));
-    }
+    const known = asApiError(error, request);
+    if (known) return reply.code(known.statusCode).headers(known.headers).send(errorBody(known.code, known.message, known.details));
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL_ERROR', 'internal error; it has been logged'));
   });
