@@ -1,28 +1,64 @@
 import { z } from 'zod';
 import { epochMetricsSchema, hyperparametersSchema } from './training.js';
 
-export const modelSummarySchema = z
+const common = {
+  id: z.string().regex(/^model_[a-z0-9]+$/),
+  dataset: z.literal('fashion-mnist'),
+  createdAt: z.iso.datetime(),
+  classNames: z.array(z.string()).length(10),
+};
+
+const trainedModelSummarySchema = z
   .object({
-    id: z.string().regex(/^model_[a-z0-9]+$/),
+    ...common,
+    // Models stored before imports existed have no `source`: they were all trained.
+    source: z.literal('trained').default('trained').describe('Trained here, by the job `jobId`.'),
     jobId: z.string(),
-    dataset: z.literal('fashion-mnist'),
-    createdAt: z.iso.datetime(),
     hyperparameters: hyperparametersSchema,
     metrics: epochMetricsSchema.describe('Metrics of the final epoch.'),
-    classNames: z.array(z.string()).length(10),
   })
+  .meta({ id: 'TrainedModelSummary' });
+
+export const importedMetricsSchema = z
+  .object({ testAcc: z.number().min(0).max(1).describe('Accuracy on the 10,000 test images, measured at import.') })
+  .strict()
+  .meta({ id: 'ImportedModelMetrics' });
+
+const importedModelSummarySchema = z
+  .object({
+    ...common,
+    source: z.literal('imported').describe('Imported with POST /models: no job trained it here.'),
+    jobId: z.null(),
+    importedFrom: z.enum(['json', 'npz']).describe('The file it came in: a model document (JSON) or NumPy arrays (NPZ).'),
+    hyperparameters: z.null(),
+    metrics: importedMetricsSchema,
+  })
+  .meta({ id: 'ImportedModelSummary' });
+
+const parameterFields = {
+  weights: z.array(z.number()).length(7840).describe('W, 784×10 row-major: weights[pixel * 10 + class].'),
+  bias: z.array(z.number()).length(10),
+};
+
+export const modelSummarySchema = z
+  .discriminatedUnion('source', [trainedModelSummarySchema, importedModelSummarySchema])
   .meta({ id: 'ModelSummary' });
 
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
+// What a new model is registered with: a trained one may leave out its `source`.
+export type NewModelSummary = z.input<typeof modelSummarySchema>;
 
-export const modelSchema = modelSummarySchema
-  .extend({
-    weights: z.array(z.number()).length(7840).describe('W, 784×10 row-major: weights[pixel * 10 + class].'),
-    bias: z.array(z.number()).length(10),
-  })
+export const modelSchema = z
+  .discriminatedUnion('source', [
+    trainedModelSummarySchema.extend(parameterFields),
+    importedModelSummarySchema.extend(parameterFields),
+  ])
   .meta({ id: 'Model' });
 
 export type Model = z.infer<typeof modelSchema>;
+
+// The summary schema of each source, for schemas built on them (the stored model).
+export const modelSummarySchemas = [trainedModelSummarySchema, importedModelSummarySchema] as const;
 
 export const modelParamsSchema = z.object({ id: z.string().min(1).max(100) });
 
