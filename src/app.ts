@@ -23,11 +23,13 @@ import healthRoutes from './routes/health.js';
 import jobEventRoutes, { closeStreamsOnShutdown, jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
+import modelFileRoutes, { documentModelUploads } from './routes/model-files.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
+import { apiVersion } from './version.js';
 
 export interface AppOptions extends Partial<Config> {
   // An already loaded dataset (tests share one between apps); otherwise it is loaded from disk.
@@ -37,7 +39,7 @@ export interface AppOptions extends Partial<Config> {
   trainingWorker?: { filename: string; execArgv: string[] };
 }
 
-export const apiVersion = '0.1.0';
+export { apiVersion };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 // Bodies of every route but /predict are a few hundred bytes of JSON. Parsing what an attacker
@@ -140,7 +142,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     transform: jsonSchemaTransform,
     transformObject: (input) => {
       const document = jsonSchemaTransformObject(input) as { paths?: Record<string, unknown> };
-      return { ...document, paths: { ...document.paths, ...jobEventsOpenApiPath } } as ReturnType<typeof jsonSchemaTransformObject>;
+      const paths = { ...document.paths, ...jobEventsOpenApiPath };
+      documentModelUploads(paths);
+      return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
@@ -161,6 +165,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
+  await app.register(modelFileRoutes);
   await app.register(evaluationRoutes);
   await app.register(datasetRoutes);
   await app.register(metricsRoutes);

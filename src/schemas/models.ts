@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { epochMetricsSchema, hyperparametersSchema } from './training.js';
 
+const id = z.string().regex(/^model_[a-z0-9]+$/);
 const common = {
-  id: z.string().regex(/^model_[a-z0-9]+$/),
   dataset: z.literal('fashion-mnist'),
   createdAt: z.iso.datetime(),
   classNames: z.array(z.string()).length(10),
@@ -10,10 +10,11 @@ const common = {
 
 const trainedModelSummarySchema = z
   .object({
-    ...common,
+    id,
     // Models stored before imports existed have no `source`: they were all trained.
     source: z.literal('trained').default('trained').describe('Trained here, by the job `jobId`.'),
     jobId: z.string(),
+    ...common,
     hyperparameters: hyperparametersSchema,
     metrics: epochMetricsSchema.describe('Metrics of the final epoch.'),
   })
@@ -26,9 +27,10 @@ export const importedMetricsSchema = z
 
 const importedModelSummarySchema = z
   .object({
-    ...common,
+    id,
     source: z.literal('imported').describe('Imported with POST /models: no job trained it here.'),
     jobId: z.null(),
+    ...common,
     importedFrom: z.enum(['json', 'npz']).describe('The file it came in: a model document (JSON) or NumPy arrays (NPZ).'),
     hyperparameters: z.null(),
     metrics: importedMetricsSchema,
@@ -65,3 +67,33 @@ export const modelParamsSchema = z.object({ id: z.string().min(1).max(100) });
 export const modelListSchema = z
   .object({ models: z.array(modelSummarySchema), nextCursor: z.string().nullable() })
   .meta({ id: 'ModelList' });
+
+export const exportFormatSchema = z.enum(['onnx', 'npz', 'json']);
+export type ExportFormat = z.infer<typeof exportFormatSchema>;
+
+export const exportQuerySchema = z
+  .object({
+    format: exportFormatSchema.describe(
+      '`onnx`: an ONNX graph (images FP32 [N,784] in 0..255 → probabilities FP32 [N,10], label INT64 [N]); `npz`: NumPy ' +
+        'arrays W (784×10) and b (10), float32; `json`: the model document, as GET /models/{id}.',
+    ),
+  })
+  .strict();
+
+// What a binary download is, for the OpenAPI document.
+export const binaryFileSchema = z.string().meta({ format: 'binary' });
+
+export const tfjsModelJsonSchema = z
+  .object({
+    format: z.literal('layers-model'),
+    generatedBy: z.string(),
+    convertedBy: z.null(),
+    modelTopology: z.record(z.string(), z.unknown()).describe('A Keras Sequential model: Rescaling(1/255), then Dense(10, softmax).'),
+    weightsManifest: z.array(
+      z.object({
+        paths: z.array(z.string()),
+        weights: z.array(z.object({ name: z.string(), shape: z.array(z.number().int()), dtype: z.literal('float32') })),
+      }),
+    ),
+  })
+  .meta({ id: 'TfjsLayersModel' });
