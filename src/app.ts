@@ -27,6 +27,7 @@ import modelFileRoutes, { documentModelUploads } from './routes/model-files.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
+import inferenceProtocolRoutes from './routes/v2/index.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
 import { apiVersion } from './version.js';
@@ -91,8 +92,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
   // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  // A /predict body of images as 28 rows has 29 arrays an image; nothing else has more than a few.
-  const jsonLimits = { keys: 1_000, containers: 29 * config.MAX_IMAGES_PER_REQUEST + 1_000 };
+  // A /predict body of images as 28 rows has 29 arrays an image, a /v2 tensor of shape
+  // [N,1,28,28] 30; nothing else has more than a few.
+  const jsonLimits = { keys: 1_000, containers: 30 * config.MAX_IMAGES_PER_REQUEST + 1_000 };
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -164,6 +166,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
   await app.register(modelFileRoutes);
   await app.register(evaluationRoutes);

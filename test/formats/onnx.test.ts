@@ -53,6 +53,26 @@ describe('GET /models/:id/export?format=onnx', () => {
     expect(measured.maxDifference).toBeLessThan(1e-5);
   }, 120_000);
 
+  it('answers the same tensors as /v2: names, datatypes, shapes, and values within 1e-5', async () => {
+    const { test } = await sharedDataset();
+    const count = 5;
+    const pixels = Array.from(test.images.subarray(0, count * 784));
+    const response = await fetch(`${base}/v2/models/${modelId}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'images', shape: [count, 784], datatype: 'FP32', data: pixels }] }),
+    });
+    const served = ((await response.json()) as { outputs: unknown }).outputs as Array<{ name: string; datatype: string; shape: number[]; data: number[] }>;
+    const session = await ort.InferenceSession.create(onnx);
+    const exported = await session.run({ images: new ort.Tensor('float32', Float32Array.from(pixels), [count, 784]) });
+    const datatypes: Record<string, string> = { float32: 'FP32', int64: 'INT64' };
+    expect(Object.entries(exported).map(([name, tensor]) => ({ name, datatype: datatypes[tensor.type], shape: tensor.dims })))
+      .toEqual(served.map(({ name, datatype, shape }) => ({ name, datatype, shape })));
+    expect(Array.from(exported.label.data as BigInt64Array, Number)).toEqual(served[1].data);
+    const differences = served[0].data.map((value, i) => Math.abs(value - (exported.probabilities.data as Float32Array)[i]));
+    expect(Math.max(...differences)).toBeLessThan(1e-5);
+  });
+
   it('passes onnx.checker.check_model (full check, with shape inference)', async () => {
     const directory = await temporaryDirectory();
     try {
