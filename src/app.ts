@@ -38,11 +38,16 @@ export interface AppOptions extends Partial<Config> {
   logger?: FastifyServerOptions['logger'];
   // Another training worker entry (tests inject faults with it).
   trainingWorker?: { filename: string; execArgv: string[] };
+  // How often an idle job event stream (Server-Sent Events) gets a comment line; tests shorten it.
+  eventStreamHeartbeatMs?: number;
 }
 
 export { apiVersion };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+// Proxies commonly close a response idle for 30–60 s; a job's stream can be idle for as long as
+// it waits in the queue or trains an epoch.
+const EVENT_STREAM_HEARTBEAT_MS = 15_000;
 // Bodies of every route but /predict are a few hundred bytes of JSON. Parsing what an attacker
 // can fit in BODY_LIMIT_BYTES costs seconds (8 MB of object keys), so they get this much.
 const SMALL_BODY_LIMIT = 64 * 1024;
@@ -66,7 +71,7 @@ function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServ
 
 // Builds the configured, unstarted app; src/server.ts listens.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
-  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined });
+  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined, eventStreamHeartbeatMs: undefined });
   const app = Fastify({
     logger: loggerOptions(config, options.logger),
     bodyLimit: Math.min(SMALL_BODY_LIMIT, config.BODY_LIMIT_BYTES),
@@ -164,7 +169,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
   await app.register(healthRoutes);
   await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
-  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
+  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
