@@ -11,6 +11,7 @@ import { typescriptBackend } from '../src/engine/backend.js';
 import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
 import { createLocalRuntime } from '../src/runtime/local-runtime.js';
 import { predictThroughput, startApp, timeJob, type TimedJob } from './http.js';
+import { numpyAvailable, trainNumpy, type BlasInfo } from './numpy.js';
 import { median, summarize } from './stats.js';
 import { trainTfjs, useBackend } from './tfjs-trainer.js';
 
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'skip-tfjs': { type: 'boolean', default: false },
+    'skip-numpy': { type: 'boolean', default: false },
     out: { type: 'string', default: path.join('bench', 'results', 'latest.json') },
   },
 });
@@ -58,20 +60,39 @@ const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[
   record(name, threads, Array.from({ length: times }, trainOnce));
 
 // The SIMD engine as the service runs it: the training runtime (a pool worker and its SIMD
-// team), one runtime per thread count, each trained through start() like a job.
-async function trainOnRuntime(threads: number, times: number): Promise<EpochMetrics[][]> {
+// team), one runtime per thread count, each trained through start() like a job. NumPy (with
+// OpenBLAS or whatever BLAS it has, its default threads and one) trains the same algorithm on
+// the same files in a child process. The four alternate repeat by repeat, so that the ratio
+// the README quotes is measured in the same minutes on a machine whose load keeps changing.
+const numpy = args['skip-numpy'] ? false : await numpyAvailable();
+if (!numpy && !args['skip-numpy']) console.log('  (no NumPy rows: python3 with NumPy not found; Debian: apt-get install python3-numpy)');
+const runtimes = await Promise.all([cores, 1].map(async (threads) => {
   const runtime = await createLocalRuntime({ poolSize: 1, kernels: 'simd', cores: threads, dataset, log: pino({ level: 'warn' }) });
   await runtime.ready;
-  const runs: EpochMetrics[][] = [];
-  for (let i = 0; i < times; i++) {
+  return { threads, runtime, runs: [] as EpochMetrics[][] };
+}));
+const numpyRuns = [undefined, 1].map((threads) => ({ threads, blas: undefined as BlasInfo | undefined, runs: [] as EpochMetrics[][] }));
+for (let i = 0; i < repeats; i++) {
+  for (let j = 0; j < runtimes.length; j++) {
+    const { runtime, runs } = runtimes[j];
     const outcome = await runtime.start({ jobId: `bench-${i}`, hyperparameters: hyperparameters as Hyperparameters }, () => {}).outcome;
     if (outcome.kind !== 'completed') throw new Error(`the benchmark run ended ${outcome.kind}`);
     runs.push(outcome.metrics);
+    if (!numpy) continue;
+    const numpyRun = numpyRuns[j];
+    const { blas, runs: [metrics] } = await trainNumpy(dataset.directory, { ...hyperparameters, seed: hyperparameters.seed + i, repeats: 1, threads: numpyRun.threads });
+    numpyRun.blas = blas;
+    numpyRun.runs.push(metrics);
   }
-  await runtime.close();
-  return runs;
 }
-for (const threads of [cores, 1]) record('softmax-serve SIMD', threads, await trainOnRuntime(threads, repeats));
+await Promise.all(runtimes.map(({ runtime }) => runtime.close()));
+for (const { threads, runs } of runtimes) record('softmax-serve SIMD', threads, runs);
+for (const { blas, runs } of numpy ? numpyRuns : []) {
+  console.log(`  (NumPy ${blas!.numpy}: ${blas!.library ?? 'unknown BLAS'} ${blas!.version ?? ''} ${blas!.kernel ? `kernel ${blas!.kernel}` : ''}, ` +
+    `${blas!.threads ?? '?'} thread(s), ${blas!.path ?? 'library not found'})`);
+  record(`NumPy ${blas!.numpy} ${blas!.library ?? ''}`.trim(), blas!.threads ?? 0, runs);
+  rows.at(-1)!.blas = blas;
+}
 const reference = typescriptBackend(dataset);
 runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), reference).state.metrics);
 
@@ -93,6 +114,16 @@ console.log('\nslower than softmax-serve SIMD on all cores, by');
 for (const row of rows) {
   row.ratioToThisEngine = (row.secondsPerEpoch as { median: number }).median / referenceMedian;
   console.log(`  ${`${row.engine} (${row.threads} thread${row.threads === 1 ? '' : 's'})`.padEnd(40)} ${(row.ratioToThisEngine as number).toFixed(1)}×`);
+}
+
+const numpyRow = rows.find((row) => String(row.engine).startsWith('NumPy'));
+if (numpyRow) {
+  const numpyMedian = (numpyRow.secondsPerEpoch as { median: number }).median;
+  console.log(`\nsoftmax-serve SIMD against ${numpyRow.engine} (${numpyRow.threads} threads), same run, s/epoch medians`);
+  for (const row of rows.filter((r) => r.engine === 'softmax-serve SIMD')) {
+    row.ratioToNumpy = (row.secondsPerEpoch as { median: number }).median / numpyMedian;
+    console.log(`  ${row.threads} thread${row.threads === 1 ? '' : 's'}: ${(row.ratioToNumpy as number).toFixed(2)}× NumPy's time per epoch`);
+  }
 }
 
 console.log('\nthrough the HTTP API (POST /jobs → final WebSocket message), 10 epochs');

@@ -22,6 +22,8 @@ import evaluationRoutes from './routes/evaluation.js';
 import healthRoutes from './routes/health.js';
 import jobEventRoutes, { closeStreamsOnShutdown, jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
+import labRoutes from './routes/lab.js';
+import sweepRoutes from './routes/sweeps.js';
 import metricsRoutes from './routes/metrics.js';
 import modelFileRoutes, { documentModelUploads } from './routes/model-files.js';
 import modelRoutes from './routes/models.js';
@@ -176,6 +178,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(modelFileRoutes);
   await app.register(evaluationRoutes);
   await app.register(datasetRoutes);
+  await app.register(labRoutes);
+  await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);

@@ -14,6 +14,7 @@ export const errorTable = {
   ROUTE_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
+  SWEEP_NOT_FOUND: 404,
   REQUEST_TIMEOUT: 408,
   JOB_ALREADY_FINISHED: 409,
   JOB_NOT_FINISHED: 409,
@@ -28,6 +29,7 @@ export const errorTable = {
   INTERNAL_ERROR: 500,
   STARTING: 503,
   SHUTTING_DOWN: 503,
+  STORAGE_UNAVAILABLE: 503,
   STORAGE_FULL: 507,
   STORAGE_FAILED: 507,
 } as const;
@@ -35,7 +37,7 @@ export const errorTable = {
 export type ErrorCode = keyof typeof errorTable;
 
 // Codes a failed job records (not HTTP answers): why training stopped.
-export const jobErrorCodes = ['TRAINING_FAILED', 'DIVERGED', 'WORKER_CRASHED', 'STORAGE_FULL', 'STORAGE_FAILED'] as const;
+export const jobErrorCodes = ['TRAINING_FAILED', 'DIVERGED', 'WORKER_CRASHED', 'STORAGE_FULL', 'STORAGE_FAILED', 'STORAGE_UNAVAILABLE'] as const;
 
 export type JobErrorCode = (typeof jobErrorCodes)[number];
 

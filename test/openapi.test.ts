@@ -83,6 +83,9 @@ describe('openapi.yaml', () => {
       const listedWithMetrics = (await app.inject({ method: 'GET', url: '/jobs?include=metrics' })).json();
       check('/jobs', 'get', 200, listedWithMetrics);
       expect(listedWithMetrics.jobs[0].metrics).toHaveLength(1);
+      const lab = (payload: object) => app.inject({ method: 'POST', url: '/lab/softmax', payload }).then((response) => response.json());
+      check('/lab/softmax', 'post', 200, await lab({ logits: [[50, 100, 1000], [-200, 0, 5]], labels: [0, 0] }));
+      check('/lab/softmax', 'post', 400, await lab({ logits: [[1]] }));
       check('/models', 'get', 200, (await app.inject({ method: 'GET', url: '/models' })).json());
       check('/models/{id}', 'get', 200, (await app.inject({ method: 'GET', url: `/models/${job.modelId}` })).json());
       check('/models/{id}', 'get', 404, (await app.inject({ method: 'GET', url: '/models/model_missing' })).json());

@@ -59,27 +59,39 @@ export class JobManager {
 
   // The job is on disk before this resolves: a job the service accepted is never lost.
   async create(request: JobRequest): Promise<Job> {
+    return (await this.createMany([request]))[0];
+  }
+
+  // All or none (a sweep): every job fits in the queue and reaches the disk, or none is created.
+  async createMany(requests: JobRequest[]): Promise<Job[]> {
     if (!this.accepting) throw new ApiError('SHUTTING_DOWN', 'the service is shutting down and accepts no new jobs');
     // Jobs that would wait for a worker: those queued beyond the workers free now.
     const waiting = this.queue.length + this.creating - (this.options.runtime.status().capacity - this.running.size);
-    if (waiting >= this.options.maxQueued) {
-      throw new ApiError('QUEUE_FULL', `${this.queue.length} jobs are already waiting (the limit); retry later`, undefined, {
-        'retry-after': String(this.retryAfterSeconds()),
-      });
+    if (waiting + requests.length > this.options.maxQueued) {
+      const room = Math.max(0, this.options.maxQueued - waiting);
+      throw new ApiError('QUEUE_FULL', `${this.queue.length} jobs are already waiting; room for ${room} more, not ${requests.length}; retry later`,
+        undefined, { 'retry-after': String(this.retryAfterSeconds()) });
     }
-    const job = newJobRecord(request);
-    this.creating++;
+    const jobs = requests.map((request) => newJobRecord(request));
+    this.creating += jobs.length;
     try {
-      await saveNewJob(this.options.store, job);
+      const saved = await Promise.allSettled(jobs.map((job) => saveNewJob(this.options.store, job)));
+      const failure = saved.find((result) => result.status === 'rejected');
+      if (failure) {
+        await Promise.all(jobs.map((job) => this.options.store.remove('jobs', job.id).catch(() => undefined)));
+        throw failure.reason;
+      }
     } finally {
-      this.creating--;
+      this.creating -= jobs.length;
     }
-    // On disk now: even if the service began to shut down meanwhile, it runs after the restart.
-    this.jobs.set(job.id, job);
-    this.queue.push(job.id);
-    this.options.log.info({ jobId: job.id, hyperparameters: job.hyperparameters }, 'job queued');
+    // On disk now: even if the service began to shut down meanwhile, they run after the restart.
+    for (const job of jobs) {
+      this.jobs.set(job.id, job);
+      this.queue.push(job.id);
+      this.options.log.info({ jobId: job.id, hyperparameters: job.hyperparameters }, 'job queued');
+    }
     this.pump();
-    return job;
+    return jobs;
   }
 
   get(id: string): Job | undefined {

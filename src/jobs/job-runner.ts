@@ -6,7 +6,7 @@ import type { Checkpoint } from '../protocol.js';
 import type { Outcome, StopMode, TrainingRuntime } from '../runtime/training-runtime.js';
 import type { Job, JobStatus } from '../schemas/jobs.js';
 import type { StateStore } from '../store/state-store.js';
-import { StorageError } from '../store/storage-health.js';
+import { StorageError } from '../store/storage-error.js';
 import { encodeCheckpoint } from './checkpoint-codec.js';
 import type { JobEventHub } from './job-events.js';
 import { outcomeRecord } from './job-outcome.js';

@@ -7,6 +7,7 @@ import type { Retention } from '../retention.js';
 import { createLocalRuntime } from '../runtime/local-runtime.js';
 import type { TrainingRuntime } from '../runtime/training-runtime.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
+import { SweepManager } from '../sweeps/sweep-manager.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +15,7 @@ declare module 'fastify' {
     store: StateStore;
     models: ModelRegistry;
     jobs: JobManager;
+    sweeps: SweepManager;
     runtime: TrainingRuntime;
   }
 }
@@ -59,8 +61,10 @@ export default fp(async function services(app: FastifyInstance, options: Service
     retention: options.jobRetention,
     onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
   });
+  const sweeps = new SweepManager(jobs, store);
   const sweep = async () => {
     await jobs.prune();
+    await sweeps.prune();
     const removed = await models.prune();
     if (removed > 0) app.log.info({ removed }, 'models removed by the retention policy');
   };
@@ -72,8 +76,10 @@ export default fp(async function services(app: FastifyInstance, options: Service
   app.decorate('models', models);
   app.decorate('runtime', runtime);
   app.decorate('jobs', jobs);
+  app.decorate('sweeps', sweeps);
   app.addHook('onReady', async () => {
     await jobs.restore();
+    await sweeps.restore();
     await sweep();
   });
   app.addHook('preClose', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorBody, errorBodySchema } from '../errors.js';
+import { errorBody, errorBodySchema, errorTable } from '../errors.js';
 
 const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 const readinessSchema = z
@@ -36,7 +36,9 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       return reply.code(503).send(errorBody('STARTING', runtime.problem ?? 'the training workers are starting; jobs submitted now wait for them'));
     }
     const storage = await app.store.health();
-    if (!storage.ok) return reply.code(507).send(errorBody(storage.code, `${storage.message}; new jobs are refused until it can write again`));
+    if (!storage.ok) {
+      return reply.code(errorTable[storage.code]).send(errorBody(storage.code, `${storage.message}; new jobs are refused until it can write again`));
+    }
     return {
       status: 'ready' as const,
       dataset: { name: app.dataset.name, train: app.dataset.train.count, test: app.dataset.test.count },

@@ -19,7 +19,7 @@ import {
   tfjsModelJsonSchema,
   type ExportFormat,
 } from '../schemas/models.js';
-import { StorageError } from '../store/storage-health.js';
+import { StorageError } from '../store/storage-error.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
 import { evaluateModel } from './evaluation.js';
 

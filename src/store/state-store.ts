@@ -2,9 +2,10 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
-import { StorageError, storageHealth, type StorageHealth } from './storage-health.js';
+import { StorageError, type StorageHealth } from './storage-error.js';
+import { storageHealth } from './storage-health.js';
 
-export type Collection = 'jobs' | 'models' | 'checkpoints';
+export type Collection = 'jobs' | 'models' | 'checkpoints' | 'sweeps';
 
 export interface StateStore {
   readonly directory: string;
@@ -27,7 +28,7 @@ export interface StateStoreOptions {
 }
 
 const safeId = /^[A-Za-z0-9_-]+$/;
-const collections: Collection[] = ['jobs', 'models', 'checkpoints'];
+const collections: Collection[] = ['jobs', 'models', 'checkpoints', 'sweeps'];
 
 // JSON documents under DATA_DIR/<collection>/<id>.json. Writes to one document are
 // serialised, so an older write can never land after a newer one.
@@ -87,7 +88,7 @@ export async function openStateStore(directory: string, options: StateStoreOptio
       const contents = JSON.stringify(value);
       return serialise(file, () =>
         writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
-          throw health.failed(new StorageError(error, `writing ${collection}/${id}`));
+          throw health.failed(StorageError.fromFile(error, `writing ${collection}/${id}`));
         }));
     },
     remove: (collection, id) => {

@@ -2,22 +2,11 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 
-export type StorageHealth = { ok: true } | { ok: false; code: 'STORAGE_FULL' | 'STORAGE_FAILED'; message: string };
-
-// A write that failed: STORAGE_FULL when the disk (or quota) is full, STORAGE_FAILED otherwise.
-export class StorageError extends Error {
-  override name = 'StorageError';
-  readonly code: 'STORAGE_FULL' | 'STORAGE_FAILED';
-  constructor(cause: NodeJS.ErrnoException, doing: string) {
-    const full = cause.code === 'ENOSPC' || cause.code === 'EDQUOT';
-    super(`${full ? 'the disk is full' : 'storage failed'} ${doing} (${cause.code ?? cause.message})`, { cause });
-    this.code = full ? 'STORAGE_FULL' : 'STORAGE_FAILED';
-  }
-}
+import type { StorageError, StorageHealth } from './storage-error.js';
 
 const RECHECK_MS = 1000;
 
-// What the store knows of its disk: fine until a write fails; then fine again once a write
+// What the file store knows of its disk: fine until a write fails; then fine again once a write
 // succeeds, or once a small probe file can be written (tried at most once a second).
 export function storageHealth(directory: string) {
   let state: StorageHealth = { ok: true };

@@ -312,6 +312,21 @@ describe('the SIMD kernels on a synthetic dataset', () => {
     });
   });
 
+  it('shuffle() gives the permutation and the generator state that random.ts gives', () => {
+    const state = new Uint32Array(memory.buffer, slot.random, 4);
+    for (const [seed, n] of [[1, 60000], [2, 40], [3, 2], [4, 1], [0xdeadbeef, 60000]]) {
+      const random = createRandom(seed);
+      const expected = Int32Array.from({ length: n }, (_, i) => i);
+      state.set(random.state());
+      shuffle(random, expected);
+      kernels.shuffle(slot.order, n, slot.random);
+      const orderInSlot = new Int32Array(memory.buffer, slot.order, n);
+      expect(Buffer.from(orderInSlot.buffer, orderInSlot.byteOffset, orderInSlot.byteLength)
+        .equals(Buffer.from(expected.buffer))).toBe(true);
+      expect(Array.from(state)).toEqual(random.state());
+    }
+  });
+
   describe('evaluate and predictLogits against the TypeScript kernels', () => {
     beforeAll(() => {
       normal(random, weights, 0, 0.2);

@@ -2,6 +2,7 @@
 // TypeScript backend (../backend.ts). The job's state stays canonical (pixel-major weights)
 // in TrainingState and is copied into its memory slot, class-major, for the epoch.
 import { CLASS_COUNT, IMAGE_SIZE } from '../softmax-regression.js';
+import type { RandomState } from '../random.js';
 import type { EpochBackend, TrainingState } from '../train.js';
 import { MAX_BATCH, SLOT_BYTES, slotAt, type SimdLayout } from './memory.js';
 import { Command, type CommandArgs, type Team } from './team.js';
@@ -36,8 +37,9 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
   const bias = new Float32Array(buffer, slot.bias, CLASS_COUNT);
   const velocityBias = new Float32Array(buffer, slot.velocityBias, CLASS_COUNT);
   const trainCount = layout.train.count;
-  const loss = new Float64Array(buffer, slot.loss, MAX_BATCH);
-  const hit = new Int32Array(buffer, slot.hit, MAX_BATCH);
+  const random = new Uint32Array(buffer, slot.random, 4);
+  const sums = new Float64Array(buffer, slot.sums, 2);
+  const hits = new Int32Array(buffer, slot.sums, 4);
   const args: CommandArgs = { slotBase, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0 };
   let batchSize = 0;
   let threads = 1;
@@ -49,6 +51,11 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
     trainCount,
     testCount: layout.test.count,
     order: new Int32Array(buffer, slot.order, trainCount),
+    shuffleOrder(state: RandomState): RandomState {
+      random.set(state);
+      team.kernels.shuffle(slot.order, trainCount, slot.random);
+      return [random[0], random[1], random[2], random[3]];
+    },
     load(state: TrainingState) {
       ({ batchSize } = state.hyperparameters);
       if (batchSize > MAX_BATCH) throw new RangeError(`batchSize ${batchSize} is above ${MAX_BATCH}`);
@@ -67,20 +74,15 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
       args.invN = 1 / n;
       args.nextStart = start + n;
       args.nextN = Math.min(batchSize, trainCount - args.nextStart);
-      team.run(Command.Forward, threads, args);
-      // In row order, whatever the thread count.
-      let lossSum = 0;
-      let correct = 0;
-      for (let r = 0; r < n; r++) {
-        lossSum += loss[r];
-        correct += hit[r];
-      }
-      team.run(Command.Backward, threads, args);
+      team.run(Command.Batch, threads, args);
+      // Summed in row order by the kernels, whatever the thread count.
+      const lossSum = sums[0];
+      const correct = hits[2];
       return { lossSum, correct };
     },
     evaluate() {
       team.run(Command.Evaluate, threads, args);
-      return team.evaluated(threads);
+      return team.evaluated();
     },
     save(state: TrainingState) {
       toPixelMajor(weights, state.params.weights);

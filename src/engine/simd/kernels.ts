@@ -10,6 +10,8 @@ export interface Kernels {
     velocityWeights: number, lr: number, momentum: number, weightDecay: number, nextStart: number, nextN: number,
     work: number, rows: number): void;
   biasUpdate(delta: number, n: number, bias: number, velocityBias: number, lr: number, momentum: number, weightDecay: number): void;
+  batchSums(loss: number, hit: number, n: number, out: number): void;
+  shuffle(order: number, n: number, state: number): void;
   evaluate(images: number, labels: number, r0: number, r1: number, weights: number, bias: number, work: number): number;
   predictLogits(images: number, r0: number, r1: number, weights: number, bias: number, out: number, work: number): void;
   workBytes(): number;

@@ -33,6 +33,8 @@ const slotFields = (() => {
     rows: take(MAX_BATCH * 4), // the batch's image addresses, row by row (u32)
     loss: take(MAX_BATCH * 8), // per-row cross-entropy (f64)
     hit: take(MAX_BATCH * 4), // per-row 1 when right (i32)
+    sums: take(16), // the batch's loss sum (f64) and hit count (i32 at +8)
+    random: take(16), // the shuffle's xoshiro128** state (4 × u32)
     bytes: align(at, PAGE),
   };
 })();

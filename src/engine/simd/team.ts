@@ -1,23 +1,41 @@
 // A team of threads working on one job's batch: the coordinator (the job's own thread)
-// and helpers, which share the memory and a small control block. Each command splits its
-// work the same way whatever the thread count (rows for the forward pass and evaluation,
-// pixel blocks for the gradient), so results are bit-identical with 1 or N threads. A
-// waiting thread spins briefly, then sleeps in Atomics.wait.
+// and helpers, which share the memory and a small control block. A command's work is a
+// range of items (rows of a batch or of the test set, pixel blocks of the weights) that the
+// threads claim in chunks as they get to it: a helper that is slow to wake, or that the OS
+// has descheduled on a busy machine, never holds the others up, as it would with a fixed
+// share. Each item's result is computed the same way whichever thread claims it, so 1 and N
+// threads give bit-identical results. A batch is one command of two phases, the forward
+// rows then the backward items: a thread that claims a backward item first waits for every
+// forward row (the gradient needs all residuals), with no round trip through the
+// coordinator. A waiting thread spins briefly, then sleeps in Atomics.wait.
 import { BACKWARD_BLOCKS, type Kernels } from './kernels.js';
 import { MAX_THREADS, slotAt, WORK_BYTES, type SimdLayout, type Slot } from './memory.js';
 
-const GEN = 0, CMD = 1, THREADS = 2, DONE = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
+const GEN = 0, CMD = 1, THREADS = 2, FINISHED = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
 const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT_N = 13;
-const RESULTS = 16;
-const CONTROL_BYTES = (RESULTS + MAX_THREADS) * 4;
-const SPINS = 20_000;
+// The claim word: the command's generation (15 bits) and the next unclaimed item (16 bits).
+const CLAIM = 14, ITEMS = 15, RESULT = 16, FINISHED_SLEEPERS = 17, SLEEPERS = 18;
+// Items before SPLIT are forward rows, from SPLIT on backward items.
+const SPLIT = 19;
+const CONTROL_WORDS = 32; // past 64 bytes: the claim word's line is shared by the threads anyway
+const GEN_MASK = 0x7fff;
+const CLOSED = 0xffff; // no item left: set before a command's arguments change
+// Spin this many checks before sleeping. A check (Atomics.load, a call into V8's runtime)
+// takes about 20 ns here, so this is about 20 µs: longer than the gap between two commands
+// of a batch (a few µs), as long as one Atomics.wait/notify wake-up (8 µs median, 35 µs at
+// the 99th percentile, measured on this 2-core machine). Spinning longer only burns the CPU
+// that a loaded machine's scheduler then takes from this process's other thread.
+const SPINS = 1_000;
 // A helper that takes this long for one command has died: the job fails instead of hanging.
 const HELPER_TIMEOUT_MS = 60_000;
 
 export const enum Command {
+  // The forward pass alone, then the backward pass alone (bench/profile.ts times them apart).
   Forward = 1,
   Backward = 2,
   Evaluate = 3,
+  // Both passes of a batch.
+  Batch = 4,
   Exit = 9,
 }
 
@@ -35,13 +53,10 @@ export interface CommandArgs {
 }
 
 export function createControl(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
+  return new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
 }
 
-const share = (total: number, index: number, threads: number): [number, number] =>
-  [Math.floor((total * index) / threads), Math.floor((total * (index + 1)) / threads)];
-
-// Slot addresses by base, computed once (work() runs twice per batch on every thread).
+// Slot addresses by base, computed once (work() runs for every chunk on every thread).
 const slots = new Map<number, Slot>();
 const slotFor = (base: number): Slot => {
   let slot = slots.get(base);
@@ -49,42 +64,98 @@ const slotFor = (base: number): Slot => {
   return slot;
 };
 
-// Thread `index`'s part of the current command.
-function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number): void {
-  const threads = control[THREADS];
+// The backward pass's items: the bias (item 0), then the weights' pixel blocks.
+const backwardItems = BACKWARD_BLOCKS + 1;
+// Chunks are whole multiples of this many items: a claim costs a fraction of a microsecond,
+// the smallest chunk a few (rows go two by two through the forward pass).
+const ROWS_GRANULE = 4;
+
+// Guided chunks: a thread takes 1/(2·threads) of what is left of the phase, so the first
+// claims are large and the last ones, where threads would wait for each other, are small.
+function chunkEnd(next: number, split: number, items: number, threads: number): number {
+  const [end, step] = next < split ? [split, ROWS_GRANULE] : [items, 1];
+  return Math.min(end, next + Math.ceil((end - next) / (2 * threads * step)) * step);
+}
+
+// Items [i0, i1) of the current command on this thread's work area.
+function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number, i0: number, i1: number): void {
   const slot = slotFor(control[SLOT]);
+  const area = slot.work + index * WORK_BYTES;
   const { train, test } = layout;
   const n = control[N];
-  switch (control[CMD]) {
-    case Command.Forward: {
-      const [r0, r1] = share(n, index, threads);
-      kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], r0, r1, slot.weights, slot.bias,
-        floats[INV_N], slot.delta, slot.loss, slot.hit, slot.work + index * WORK_BYTES, slot.rows);
-      break;
+  if (control[CMD] === Command.Evaluate) {
+    Atomics.add(control, RESULT, kernels.evaluate(test.images, test.labels, i0, i1, slot.weights, slot.bias, area));
+    return;
+  }
+  const split = control[SPLIT];
+  if (i0 < split) {
+    kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], i0, Math.min(i1, split), slot.weights, slot.bias,
+      floats[INV_N], slot.delta, slot.loss, slot.hit, area, slot.rows);
+  }
+  // Backward items: the bias and the batch's sums (item 0), then the pixel blocks.
+  let b0 = Math.max(i0, split) - split;
+  const b1 = i1 - split;
+  if (b0 === 0 && b1 > 0) {
+    kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
+    kernels.batchSums(slot.loss, slot.hit, n, slot.sums);
+    b0 = 1;
+  }
+  if (b1 > b0) {
+    kernels.backward(train.images, slot.order, n, b0 - 1, b1 - 1, slot.delta, slot.weights, slot.velocityWeights,
+      floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], area, slot.rows);
+  }
+}
+
+// Waits until control[FINISHED] reaches `target`: spins, then sleeps (woken by the thread
+// whose chunk gets it there). Past the deadline a helper has died: throws (only the
+// coordinator has one; a helper's error would have no one to catch it).
+function awaitFinished(control: Int32Array, target: number, deadline: number): void {
+  for (let done = Atomics.load(control, FINISHED); done < target; done = Atomics.load(control, FINISHED)) {
+    let spins = 0;
+    while (Atomics.load(control, FINISHED) === done && spins++ < SPINS);
+    if (Atomics.load(control, FINISHED) !== done) continue;
+    Atomics.add(control, FINISHED_SLEEPERS, 1);
+    Atomics.wait(control, FINISHED, done, 1000);
+    Atomics.sub(control, FINISHED_SLEEPERS, 1);
+    if (Date.now() > deadline) throw new Error(`a SIMD helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
+  }
+}
+
+// Claims and runs chunks of the command of generation `gen` until none is left. A claim
+// succeeds only while that command is open, so the arguments read before it are that
+// command's. The first backward chunk waits for the forward phase to finish.
+function claimAndWork(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats: Float32Array, index: number, gen: number, deadline: number): void {
+  const tag = (gen & GEN_MASK) << 16;
+  const items = control[ITEMS];
+  const split = control[SPLIT];
+  const threads = control[THREADS];
+  let forwardSeen = false;
+  for (;;) {
+    const word = Atomics.load(control, CLAIM);
+    const next = word & 0xffff;
+    if ((word & ~0xffff) !== tag || next >= items) return;
+    const end = chunkEnd(next, split, items, threads);
+    if (Atomics.compareExchange(control, CLAIM, word, tag | end) !== word) continue;
+    if (next >= split && !forwardSeen) {
+      awaitFinished(control, split, deadline);
+      forwardSeen = true;
     }
-    case Command.Backward: {
-      const [b0, b1] = share(BACKWARD_BLOCKS, index, threads);
-      kernels.backward(train.images, slot.order, n, b0, b1, slot.delta, slot.weights, slot.velocityWeights,
-        floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], slot.work + index * WORK_BYTES, slot.rows);
-      if (index === 0) {
-        kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY]);
-      }
-      break;
-    }
-    case Command.Evaluate: {
-      const [r0, r1] = share(test.count, index, threads);
-      control[RESULTS + index] = kernels.evaluate(test.images, test.labels, r0, r1, slot.weights, slot.bias, slot.work + index * WORK_BYTES);
-      break;
+    work(kernels, layout, control, floats, index, next, end);
+    const finished = Atomics.add(control, FINISHED, end - next) + end - next;
+    if ((finished === items || (finished >= split && finished - (end - next) < split)) && Atomics.load(control, FINISHED_SLEEPERS) > 0) {
+      Atomics.notify(control, FINISHED);
     }
   }
 }
 
-// Waits until control[at] differs from `value`: spins, then sleeps.
-function awaitChange(control: Int32Array, at: number, value: number, spin: boolean): void {
-  if (spin) {
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(control, at) !== value) return;
+// [items, split] of a command: how many items, and where the backward ones start.
+function itemsOf(command: Command, args: CommandArgs, layout: SimdLayout): [number, number] {
+  switch (command) {
+    case Command.Forward: return [args.n, args.n];
+    case Command.Backward: return [backwardItems, 0];
+    case Command.Batch: return [args.n + backwardItems, args.n];
+    default: return [layout.test.count, layout.test.count];
   }
-  while (Atomics.load(control, at) === value) Atomics.wait(control, at, value);
 }
 
 // The coordinator's side. `helpers` threads run serveTeam on the same control block.
@@ -92,7 +163,7 @@ export class Team {
   private readonly floats: Float32Array;
 
   constructor(
-    private readonly kernels: Kernels,
+    readonly kernels: Kernels,
     private readonly layout: SimdLayout,
     readonly control: Int32Array,
     readonly helpers: number,
@@ -101,10 +172,16 @@ export class Team {
     control[HELPERS] = helpers;
   }
 
-  // Runs one command on `threads` threads (this one included) and returns once all are done.
+  // Runs one command on up to `threads` threads (this one included) and returns once all of
+  // its items are done.
   run(command: Command, threads: number, args: CommandArgs): void {
     const { control, floats } = this;
     const active = Math.max(1, Math.min(threads, this.helpers + 1, MAX_THREADS));
+    const gen = (control[GEN] + 1) & GEN_MASK;
+    // Closed first: a helper still in the last command cannot claim with the new arguments.
+    Atomics.store(control, CLAIM, (gen << 16) | CLOSED);
+    const [items, split] = itemsOf(command, args, this.layout);
+    if (items > CLOSED - 1) throw new RangeError(`a command of ${items} items is more than the claim word holds`);
     control[CMD] = command;
     control[THREADS] = active;
     control[SLOT] = args.slotBase;
@@ -116,35 +193,31 @@ export class Team {
     floats[INV_N] = args.invN;
     control[NEXT_START] = args.nextStart;
     control[NEXT_N] = args.nextN;
+    control[ITEMS] = items;
+    control[SPLIT] = split;
+    control[RESULT] = 0;
     if (active === 1) {
-      work(this.kernels, this.layout, control, floats, 0);
+      work(this.kernels, this.layout, control, floats, 0, 0, items);
       return;
     }
-    Atomics.store(control, DONE, 0);
-    Atomics.add(control, GEN, 1);
-    Atomics.notify(control, GEN);
-    work(this.kernels, this.layout, control, floats, 0);
+    Atomics.store(control, FINISHED, 0);
+    Atomics.store(control, CLAIM, gen << 16);
+    Atomics.store(control, GEN, gen);
+    if (Atomics.load(control, SLEEPERS) > 0) Atomics.notify(control, GEN);
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
-    for (let done = Atomics.load(control, DONE); done < this.helpers; done = Atomics.load(control, DONE)) {
-      let spins = 0;
-      while (Atomics.load(control, DONE) === done && spins++ < SPINS);
-      if (Atomics.load(control, DONE) !== done) continue;
-      Atomics.wait(control, DONE, done, 1000);
-      if (Date.now() > deadline) throw new Error(`a SIMD helper thread did not answer within ${HELPER_TIMEOUT_MS / 1000} s`);
-    }
+    claimAndWork(this.kernels, this.layout, control, floats, 0, gen, deadline);
+    // What is left was claimed by helpers that are running it.
+    awaitFinished(control, items, deadline);
   }
 
-  // Sum of the per-thread results of the last Evaluate.
-  evaluated(threads: number): number {
-    const active = Math.max(1, Math.min(threads, this.helpers + 1, MAX_THREADS));
-    let total = 0;
-    for (let i = 0; i < active; i++) total += this.control[RESULTS + i];
-    return total;
+  // The number of test images the last Evaluate classified correctly.
+  evaluated(): number {
+    return Atomics.load(this.control, RESULT);
   }
 
   // Ends the helpers' loops.
   close(): void {
-    this.control[CMD] = Command.Exit;
+    Atomics.store(this.control, CMD, Command.Exit);
     Atomics.add(this.control, GEN, 1);
     Atomics.notify(this.control, GEN);
   }
@@ -156,12 +229,15 @@ export function serveTeam(kernels: Kernels, layout: SimdLayout, control: Int32Ar
   let seen = 0; // the generation of a fresh control block: a command sent before this thread got here still runs
   let busy = false;
   for (;;) {
-    awaitChange(control, GEN, seen, busy);
+    if (busy) for (let i = 0; i < SPINS && Atomics.load(control, GEN) === seen; i++);
+    while (Atomics.load(control, GEN) === seen) {
+      Atomics.add(control, SLEEPERS, 1);
+      Atomics.wait(control, GEN, seen);
+      Atomics.sub(control, SLEEPERS, 1);
+    }
     seen = Atomics.load(control, GEN);
-    if (control[CMD] === Command.Exit) return;
+    if (Atomics.load(control, CMD) === Command.Exit) return;
     busy = index < control[THREADS];
-    if (busy) work(kernels, layout, control, floats, index);
-    Atomics.add(control, DONE, 1);
-    Atomics.notify(control, DONE);
+    if (busy) claimAndWork(kernels, layout, control, floats, index, seen, Number.POSITIVE_INFINITY);
   }
 }

@@ -1,0 +1,121 @@
+import { ApiError } from '../errors.js';
+import type { JobManager } from '../jobs/job-manager.js';
+import { newId } from '../jobs/ids.js';
+import { paginate } from '../jobs/pagination.js';
+import { finishedStatuses } from '../schemas/jobs.js';
+import { sweepRecordSchema, type Sweep, type SweepRecord, type SweepRequest, type SweptName } from '../schemas/sweeps.js';
+import type { StateStore } from '../store/state-store.js';
+import { StorageError } from '../store/storage-error.js';
+
+// Every combination of the grid's lists, in the order they are written: {a:[1,2], b:[3]} →
+// [{a:1,b:3}, {a:2,b:3}].
+export function combinations(grid: Partial<Record<SweptName, number[]>>): Array<Partial<Record<SweptName, number>>> {
+  return Object.entries(grid).reduce<Array<Partial<Record<SweptName, number>>>>(
+    (partial, [name, values]) => partial.flatMap((combination) => values!.map((value) => ({ ...combination, [name]: value }))),
+    [{}],
+  );
+}
+
+// Sweeps: many jobs from one request, through the same queue and limits as any job; the
+// sweep itself is a record of what was asked and which job is which member.
+export class SweepManager {
+  private readonly sweeps = new Map<string, SweepRecord>();
+
+  constructor(private readonly jobs: JobManager, private readonly store: StateStore) {}
+
+  async restore(): Promise<void> {
+    const stored = await this.store.list('sweeps', sweepRecordSchema);
+    for (const sweep of stored.sort((a, b) => a.id.localeCompare(b.id))) this.sweeps.set(sweep.id, sweep);
+  }
+
+  async create(request: SweepRequest): Promise<Sweep> {
+    const seed = request.base.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const members = combinations(request.grid).flatMap((values) =>
+      Array.from({ length: request.repeats }, (_, repeat) => ({
+        values: request.repeats > 1 ? { ...values, seed: (seed + repeat) % 2 ** 31 } : values,
+        repeat,
+      })));
+    const base = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0, weightDecay: 0, ...request.base };
+    // One seed for every member unless the grid sweeps it: members differ only where asked.
+    const jobs = await this.jobs.createMany(members.map(({ values }) => ({ ...base, seed, ...values })));
+    const sweep: SweepRecord = {
+      id: newId('sweep'),
+      createdAt: new Date().toISOString(),
+      base: request.base,
+      grid: request.grid as Record<string, number[]>,
+      repeats: request.repeats,
+      members: members.map((member, i) => ({ jobId: jobs[i].id, values: member.values as Record<string, number>, repeat: member.repeat })),
+    };
+    try {
+      await this.store.put('sweeps', sweep.id, sweep);
+    } catch (error) {
+      // The jobs are queued and run; only the grouping is lost, and the caller is told.
+      if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the jobs were created, the sweep was not`);
+      throw error;
+    }
+    this.sweeps.set(sweep.id, sweep);
+    return this.view(sweep);
+  }
+
+  get(id: string): Sweep {
+    const sweep = this.sweeps.get(id);
+    if (!sweep) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
+    return this.view(sweep);
+  }
+
+  list(limit: number, cursor?: string): { sweeps: Sweep[]; nextCursor: string | null } {
+    const { page, nextCursor } = paginate([...this.sweeps.values()].reverse(), limit, cursor);
+    return { sweeps: page.map((sweep) => this.view(sweep)), nextCursor };
+  }
+
+  // Cancels every member still queued or running.
+  async cancel(id: string): Promise<Sweep> {
+    const sweep = this.sweeps.get(id);
+    if (!sweep) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
+    await Promise.all(sweep.members.map(async ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      if (job && !finishedStatuses.includes(job.status)) await this.jobs.cancel(jobId).catch(() => undefined);
+    }));
+    return this.view(sweep);
+  }
+
+  // Deletes the sweeps none of whose jobs is left (retention deletes finished jobs).
+  async prune(): Promise<number> {
+    const empty = [...this.sweeps.values()].filter((sweep) => sweep.members.every(({ jobId }) => !this.jobs.get(jobId)));
+    for (const sweep of empty) await this.delete(sweep.id);
+    return empty.length;
+  }
+
+  // Forgets the grouping; the member jobs stay (each can be deleted on its own).
+  async delete(id: string): Promise<void> {
+    if (!this.sweeps.delete(id)) throw new ApiError('SWEEP_NOT_FOUND', `no sweep with id ${id}`);
+    await this.store.remove('sweeps', id);
+  }
+
+  private view(sweep: SweepRecord): Sweep {
+    const members = sweep.members.map(({ jobId, values, repeat }) => {
+      const job = this.jobs.get(jobId);
+      return {
+        jobId,
+        values,
+        repeat,
+        status: job?.status ?? ('deleted' as const),
+        epochsDone: job?.epochsDone ?? 0,
+        epochsTotal: job?.epochsTotal ?? 0,
+        hyperparameters: job?.hyperparameters ?? null,
+        finalMetrics: job?.metrics.at(-1) ?? null,
+        modelId: job?.modelId ?? null,
+      };
+    });
+    const counts: Record<string, number> = {};
+    for (const member of members) counts[member.status] = (counts[member.status] ?? 0) + 1;
+    const leaderboard = members
+      .filter((member) => member.status === 'succeeded' && member.finalMetrics)
+      .map(({ jobId, values, finalMetrics }) => ({
+        jobId, values, testAcc: finalMetrics!.testAcc, trainAcc: finalMetrics!.trainAcc, trainLoss: finalMetrics!.trainLoss,
+      }))
+      .sort((a, b) => b.testAcc - a.testAcc || a.trainLoss - b.trainLoss);
+    const running = members.some((member) => member.status === 'queued' || member.status === 'running');
+    return { ...sweep, status: running ? 'running' : 'finished', counts, members, leaderboard };
+  }
+}

@@ -1,0 +1,99 @@
+// The state-store contract, one suite run against every implementation (the file store and the
+// Redis store): what the job manager and the model registry rely on.
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { jobSchema } from '../../src/schemas/jobs.js';
+import { newJobRecord } from '../../src/jobs/job-record.js';
+import { encodeCheckpoint, storedCheckpointSchema } from '../../src/jobs/checkpoint-codec.js';
+import { openModelRegistry } from '../../src/models/model-registry.js';
+import type { StateStore, StateStoreOptions } from '../../src/store/state-store.js';
+import { checkpointAfter, epochMetrics } from '../jobs/scripted-runtime.js';
+
+export interface OpenedStore {
+  store: StateStore;
+  // Puts raw text where the store keeps the document (as a person or a bug might).
+  writeRaw(collection: 'jobs' | 'models' | 'checkpoints', id: string, text: string): Promise<void>;
+}
+
+const request = { epochs: 3, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0, weightDecay: 0, seed: 5 };
+const documentSchema = z.object({ id: z.string(), n: z.number() }).strict();
+
+export function storeContract(name: string, open: (options: StateStoreOptions) => Promise<OpenedStore>): void {
+  describe(`the state-store contract: ${name}`, () => {
+    const invalid: string[] = [];
+    const opened = () => open({ onInvalid: ({ problem }) => invalid.push(problem) });
+
+    it('gives back what was put, the last write winning, and forgets what was removed', async () => {
+      const { store } = await opened();
+      await store.put('jobs', 'a', { id: 'a', n: 1 });
+      const writes = [2, 3, 4].map((n) => store.put('jobs', 'b', { id: 'b', n }));
+      await Promise.all(writes);
+      expect(await store.get('jobs', 'a', documentSchema)).toEqual({ id: 'a', n: 1 });
+      expect(await store.get('jobs', 'b', documentSchema)).toEqual({ id: 'b', n: 4 });
+      expect(await store.get('jobs', 'missing', documentSchema)).toBeUndefined();
+      expect((await store.list('jobs', documentSchema)).sort((x, y) => x.id.localeCompare(y.id))).toEqual([{ id: 'a', n: 1 }, { id: 'b', n: 4 }]);
+      await store.remove('jobs', 'a');
+      expect(await store.get('jobs', 'a', documentSchema)).toBeUndefined();
+      expect(await store.list('jobs', documentSchema)).toEqual([{ id: 'b', n: 4 }]);
+      // Collections are apart.
+      expect(await store.list('models', documentSchema)).toEqual([]);
+      expect((await store.health()).ok).toBe(true);
+    });
+
+    it('flush() resolves once every write started has landed', async () => {
+      const { store } = await opened();
+      for (let n = 0; n < 50; n++) void store.put('checkpoints', `c${n % 5}`, { id: `c${n % 5}`, n });
+      await store.flush();
+      const listed = (await store.list('checkpoints', documentSchema)).sort((x, y) => x.id.localeCompare(y.id));
+      expect(listed.map((document) => document.n)).toEqual([45, 46, 47, 48, 49]);
+    });
+
+    it('moves aside a document that fails its schema, reports it, and never returns it', async () => {
+      const { store, writeRaw } = await opened();
+      invalid.length = 0;
+      await store.put('jobs', 'good', { id: 'good', n: 1 });
+      await writeRaw('jobs', 'bad', JSON.stringify({ id: 'bad', n: 'one' }));
+      await writeRaw('jobs', 'garbled', '{"id": "garbled", "n":');
+      expect(await store.list('jobs', documentSchema)).toEqual([{ id: 'good', n: 1 }]);
+      expect(invalid).toEqual(expect.arrayContaining([expect.stringMatching(/^n: /), expect.stringMatching(/^not JSON/)]));
+      expect(invalid).toHaveLength(2);
+      // Moved, not merely skipped: the next reading sees nothing to report.
+      expect(await store.get('jobs', 'bad', documentSchema)).toBeUndefined();
+      expect(await store.list('jobs', documentSchema)).toEqual([{ id: 'good', n: 1 }]);
+      expect(invalid).toHaveLength(2);
+    });
+
+    it('keeps job records, checkpoints and models exactly, float32 weights included', async () => {
+      const { store, writeRaw } = await opened();
+      const job = { ...newJobRecord(request), metrics: [epochMetrics(1)], epochsDone: 1 };
+      await store.put('jobs', job.id, job);
+      expect(await store.get('jobs', job.id, jobSchema)).toEqual(job);
+      const checkpoint = checkpointAfter(2);
+      checkpoint.weights[7] = Math.fround(0.1);
+      await store.put('checkpoints', job.id, encodeCheckpoint(checkpoint));
+      expect(await store.get('checkpoints', job.id, storedCheckpointSchema)).toEqual(checkpoint);
+      // A checkpoint of 100 floats is refused, not read as zeros.
+      await writeRaw('checkpoints', 'short', JSON.stringify({ ...encodeCheckpoint(checkpoint), weights: Buffer.alloc(400).toString('base64') }));
+      expect(await store.get('checkpoints', 'short', storedCheckpointSchema)).toBeUndefined();
+
+      const registry = await openModelRegistry(store, { maxCount: 2, maxAgeMs: 0 });
+      const weights = new Float32Array(7840).map((_, i) => Math.fround(i / 7840));
+      const summary = {
+        id: 'model_0abc', source: 'trained' as const, jobId: job.id, dataset: 'fashion-mnist' as const, createdAt: new Date().toISOString(),
+        hyperparameters: job.hyperparameters, metrics: epochMetrics(3), classNames: new Array(10).fill('c'),
+      };
+      await registry.add(summary, { weights, bias: new Float32Array(10).fill(0.5) });
+      // And one imported with POST /models: no job, no hyperparameters, its test accuracy alone.
+      const imported = {
+        id: 'model_1abc', source: 'imported' as const, jobId: null, importedFrom: 'npz' as const, dataset: 'fashion-mnist' as const,
+        createdAt: new Date().toISOString(), hyperparameters: null, metrics: { testAcc: 0.8 }, classNames: new Array(10).fill('c'),
+      };
+      await registry.add(imported, { weights: weights.map((w) => -w), bias: new Float32Array(10) });
+      const reopened = await openModelRegistry(store, { maxCount: 2, maxAgeMs: 0 });
+      expect(reopened.get('model_0abc')).toEqual(summary);
+      expect(reopened.parameters('model_0abc')!.weights).toEqual(weights);
+      expect(reopened.get('model_1abc')).toEqual(imported);
+      expect(reopened.parameters('model_1abc')!.weights).toEqual(weights.map((w) => -w));
+    });
+  });
+}
