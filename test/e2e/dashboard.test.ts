@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
+import { modelToNpz } from '../../src/formats/model-npz.js';
 import { encodePng } from '../../src/images/decode-png.js';
 import { sharedDataset, testApp } from '../helpers/app.js';
 
@@ -359,8 +360,8 @@ describe('the dashboard with API_TOKEN set', () => {
     await app?.close();
   });
 
-  it('asks for the token, keeps it in sessionStorage only, and then works, the WebSocket stream included', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+  it('asks for the token, keeps it in sessionStorage only, and then works, the WebSocket stream and model files included', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 800 }, acceptDownloads: true });
     const page = await context.newPage();
     const errors = collectErrors(page);
     await page.goto(base);
@@ -395,6 +396,16 @@ describe('the dashboard with API_TOKEN set', () => {
     await page.waitForSelector('#job-status.status-cancelled');
     await page.waitForSelector('#cancel-job', { state: 'hidden' });
     expect(await page.textContent('#progress-label')).toMatch(/^Cancelled after \d+ of 500 epochs$/);
+
+    // Model files with the token: an upload, then a download (fetched with the token, not a plain link).
+    const npz = await modelToNpz({ weights: new Float32Array(IMAGE_SIZE * 10).map((_, i) => ((i % 7) - 3) / 100), bias: new Float32Array(10).fill(0.1) });
+    await page.setInputFiles('#model-upload', { name: 'notebook.npz', mimeType: 'application/zip', buffer: npz });
+    await page.waitForSelector('#model-upload-status:has-text("Imported notebook.npz")');
+    const modelId = (await app.inject({ method: 'GET', url: '/models', headers: { authorization: `Bearer ${TOKEN}` } })).json().models[0].id;
+    await expect.poll(() => page.inputValue('#model-select')).toBe(modelId);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-npz')]);
+    expect(download.suggestedFilename()).toBe(`${modelId}.npz`);
+    expect((await readFile((await download.path())!)).equals(npz)).toBe(true);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);

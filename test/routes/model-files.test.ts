@@ -83,9 +83,13 @@ describe('model files', () => {
       hyperparameters: null,
       metrics: { testAcc: evaluation.accuracy },
     });
-    // Served at once, and the newest: /predict's default.
+    // Served at once, and the newest: /predict's default, and /v2's fashion-mnist.
     expect((await app.inject({ method: 'GET', url: '/models' })).json().models[0]).toEqual(summary);
     expect(await predictions(summary.id)).toEqual(await predictions(trained));
+    const image = Array.from((await sharedDataset()).test.images.subarray(0, 784));
+    const inferred = await app.inject({ method: 'POST', url: '/v2/models/fashion-mnist/infer', payload: { inputs: [{ name: 'images', shape: [1, 784], datatype: 'UINT8', data: image }] } });
+    expect(inferred.statusCode).toBe(200);
+    expect(inferred.json()).toMatchObject({ model_name: 'fashion-mnist', model_version: summary.id, outputs: [{ name: 'probabilities' }, { name: 'label', data: [(await predictions(trained))[0].label] }] });
     const full = (await app.inject({ method: 'GET', url: `/models/${summary.id}` })).json();
     expect(full.weights).toEqual(document.weights);
     expect(full.bias).toEqual(document.bias);
