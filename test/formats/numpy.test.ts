@@ -51,6 +51,7 @@ describe('NPZ models and NumPy', () => {
     await run(DEBIAN_PYTHON, [script, 'predict', file, datasetDirectory, out], { maxBuffer: 1 << 20 });
     const numpy = JSON.parse(await readFile(out, 'utf8')) as NumpyPredictions;
     const measured = agreement(await predictTestSet(base, modelId), numpy);
+    console.log(`[NumPy, the exported NPZ] ${measured.compared} test images: ${measured.labelMismatches} labels differ from ours, max probability difference ${measured.maxDifference.toExponential(2)}`);
     expect(measured.compared).toBe(10000);
     expect(measured.labelMismatches).toBe(0);
     expect(measured.maxDifference).toBeLessThan(1e-5);
@@ -74,6 +75,7 @@ describe('NPZ models and NumPy', () => {
     expect(numpyCorrect / 10000).toBeGreaterThan(0.75); // one epoch of the chapter's SGD
 
     const measured = agreement(await predictTestSet(base, summary.id), numpy);
+    console.log(`[the service, a model NumPy trained and np.savez wrote] ${measured.compared} test images: ${measured.labelMismatches} labels differ from ours, max probability difference ${measured.maxDifference.toExponential(2)}`);
     expect(measured.compared).toBe(10000);
     expect(measured.labelMismatches).toBe(0);
     expect(measured.maxDifference).toBeLessThan(1e-5);

@@ -48,6 +48,7 @@ describe('GET /models/:id/export?format=onnx', () => {
     expect(label.dims).toEqual([10000]);
     const ours = await predictTestSet(base, modelId);
     const measured = agreement(ours, { probabilities: probabilities.data as Float32Array, labels: label.data as BigInt64Array });
+    console.log(`[onnxruntime, the exported ONNX] ${measured.compared} test images: ${measured.labelMismatches} labels differ from ours, max probability difference ${measured.maxDifference.toExponential(2)}`);
     expect(measured.compared).toBe(10000);
     expect(measured.labelMismatches).toBe(0);
     expect(measured.maxDifference).toBeLessThan(1e-5);

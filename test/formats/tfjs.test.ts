@@ -27,6 +27,7 @@ describe('GET /models/:id/tfjs/model.json', () => {
     const probabilities = tf.tidy(() => (model.predict(tf.tensor2d(Float32Array.from(test.images), [test.count, 784])) as tf.Tensor).dataSync());
     const labels = tf.tidy(() => tf.tensor2d(probabilities, [test.count, 10]).argMax(1).dataSync());
     const measured = agreement(await predictTestSet(base, modelId), { probabilities, labels });
+    console.log(`[TensorFlow.js, tf.loadLayersModel] ${measured.compared} test images: ${measured.labelMismatches} labels differ from ours, max probability difference ${measured.maxDifference.toExponential(2)}`);
     expect(measured.compared).toBe(10000);
     expect(measured.labelMismatches).toBe(0);
     expect(measured.maxDifference).toBeLessThan(1e-5);
