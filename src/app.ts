@@ -13,7 +13,7 @@ import type { Dataset } from './data/fashion-mnist.js';
 import { redactUrl } from './logging/redact-url.js';
 import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
-import errorHandler, { clientErrorHandler } from './plugins/error-handler.js';
+import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import services from './plugins/services.js';
 import dashboardRoutes from './routes/dashboard.js';
@@ -53,6 +53,8 @@ const EVENT_STREAM_HEARTBEAT_MS = 15_000;
 // Bodies of every route but /predict are a few hundred bytes of JSON. Parsing what an attacker
 // can fit in BODY_LIMIT_BYTES costs seconds (8 MB of object keys), so they get this much.
 const SMALL_BODY_LIMIT = 64 * 1024;
+// The longest path segment routed (ids are a few dozen characters; 100 at most by the schemas).
+const MAX_PARAM_LENGTH = 500;
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
@@ -88,13 +90,14 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.REQUEST_TIMEOUT_MS / 4)),
     },
     clientErrorHandler: clientErrorHandler(config.REQUEST_TIMEOUT_MS),
+    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
     requestIdHeader: false,
     genReqId: requestId,
     // While closing, requests still reach the routes, which answer 503 SHUTTING_DOWN in the
     // one error shape (Fastify's own 503 has another shape).
     return503OnClosing: false,
     // Long ids reach the zod validation (400 naming the field) instead of a bare 414.
-    routerOptions: { maxParamLength: 500 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
   // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError, errorBody, errorTable, truncate, type ErrorCode } from '../errors.js';
 
@@ -56,6 +56,26 @@ export default fp(async function errorHandler(app: FastifyInstance) {
     reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; see GET /openapi.yaml`));
   });
 });
+
+// Errors Fastify's router meets before any route is found: a path that is not valid
+// percent-encoding, or with a segment longer than the router's maxParamLength. Fastify's own
+// answer has another shape and repeats the whole URL (query included); this one has the shape of
+// the routes the URL names (the protocol's { error } under /v2) and names no part of it.
+export function frameworkErrorHandler(maxParamLength: number) {
+  return function handle(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    const [code, message]: [ErrorCode, string] =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? ['URI_TOO_LONG', `a segment of the URL's path is longer than ${maxParamLength} characters; no id or name here is that long`]
+        : error.code === 'FST_ERR_BAD_URL'
+          ? ['INVALID_URL', "the URL's path is not valid percent-encoding"]
+          : ['MALFORMED_REQUEST', 'the request could not be routed'];
+    const inferenceProtocol = /^\/v2(\/|\?|$)/.test(request.raw.url ?? '');
+    reply
+      .code(errorTable[code])
+      .header('x-request-id', request.id)
+      .send(inferenceProtocol ? { error: message } : errorBody(code, message));
+  };
+}
 
 // Errors Node's HTTP server meets before any request exists (a request not received in full
 // within REQUEST_TIMEOUT_MS, headers over its limit, bytes that are not HTTP), written straight to
