@@ -24,11 +24,13 @@ import jobEventRoutes, { closeStreamsOnShutdown, jobEventsOpenApiPath } from './
 import jobRoutes from './routes/jobs.js';
 import labRoutes from './routes/lab.js';
 import sweepRoutes from './routes/sweeps.js';
+import sweepEventRoutes, { sweepEventsOpenApiPath } from './routes/sweep-events.js';
 import metricsRoutes from './routes/metrics.js';
 import modelFileRoutes, { documentModelUploads } from './routes/model-files.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
+import predictionRoutes from './routes/predictions.js';
 import inferenceProtocolRoutes from './routes/v2/index.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
@@ -154,7 +156,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     transform: jsonSchemaTransform,
     transformObject: (input) => {
       const document = jsonSchemaTransformObject(input) as { paths?: Record<string, unknown> };
-      const paths = { ...document.paths, ...jobEventsOpenApiPath };
+      const paths = { ...document.paths, ...jobEventsOpenApiPath, ...sweepEventsOpenApiPath };
       documentModelUploads(paths);
       return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
     },
@@ -179,10 +181,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
   await app.register(modelFileRoutes);
-  await app.register(evaluationRoutes);
+  await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(predictionRoutes);
   await app.register(datasetRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
+  await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB });
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);

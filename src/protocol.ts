@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import type { SimdShared } from './engine/simd/memory.js';
 import type { LabelledImages } from './engine/train.js';
-import { epochMetricsSchema, hyperparametersSchema } from './schemas/training.js';
+import { baselineMetricsSchema, epochMetricsSchema, hyperparametersSchema } from './schemas/training.js';
 
 const float32Array = z.custom<Float32Array>((value) => value instanceof Float32Array, 'expected a Float32Array');
 
@@ -68,6 +68,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
     batchesDone: z.number().int().min(0),
     batchesTotal: z.number().int().min(1),
   }),
+  // The untrained model's metrics, sent once before a fresh run's first update.
+  z.object({ type: z.literal('baseline'), metrics: baselineMetricsSchema }),
   // threads: how many the epoch ran on (a job alone uses every core; concurrent jobs split them).
   z.object({ type: z.literal('epoch'), metrics: epochMetricsSchema, checkpoint: checkpointSchema, threads: z.number().int().min(1) }),
 ]);

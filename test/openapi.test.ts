@@ -97,6 +97,16 @@ describe('openapi.yaml', () => {
       check('/models/{id}/evaluation', 'get', 200, (await evaluation(job.modelId as string)).json());
       check('/models/{id}/evaluation', 'get', 400, (await evaluation('')).json());
       check('/models/{id}/evaluation', 'get', 404, (await evaluation('model_missing')).json());
+      const selective = await app.inject({ method: 'GET', url: `/models/${job.modelId}/evaluation?split=train&minConfidence=0.8` });
+      check('/models/{id}/evaluation', 'get', 200, selective.json());
+      const abstaining = await app.inject({ method: 'POST', url: '/predict', payload: { images: [image, image], minConfidence: 1 } });
+      check('/predict', 'post', 200, abstaining.json());
+      const evaluate = (payload: object) => app.inject({ method: 'POST', url: `/models/${job.modelId}/evaluate`, payload }).then((r) => r.json());
+      check('/models/{id}/evaluate', 'post', 200, await evaluate({ images: [image], labels: [test.labels[0]], minConfidence: 0.5 }));
+      check('/models/{id}/evaluate', 'post', 400, await evaluate({ images: [image], labels: [1, 2] }));
+      const predictions = (query: string) => app.inject({ method: 'GET', url: `/models/${job.modelId}/predictions${query}` }).then((r) => r.json());
+      check('/models/{id}/predictions', 'get', 200, await predictions('?offset=9998'));
+      check('/models/{id}/predictions', 'get', 400, await predictions('?offset=10000'));
       const testImages = (query: string) => app.inject({ method: 'GET', url: `/datasets/fashion-mnist/test${query}` });
       check('/datasets/fashion-mnist/test', 'get', 200, (await testImages('?offset=9990&limit=20')).json());
       check('/datasets/fashion-mnist/test', 'get', 400, (await testImages('?limit=101')).json());

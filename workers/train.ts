@@ -86,6 +86,7 @@ async function trainTask(task: TrainTask): Promise<TaskResult> {
         lastProgress = now;
         send({ type: 'progress', epoch, batchesDone, batchesTotal });
       },
+      onBaseline: (metrics) => send({ type: 'baseline', metrics: { ...metrics, epoch: 0 } }),
       onEpoch: (metrics, current) => send({ type: 'epoch', metrics, checkpoint: snapshot(current), threads: backend.threads }),
     });
     if (stopped) return { kind: 'stopped', metrics: state.metrics };

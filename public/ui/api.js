@@ -104,10 +104,10 @@ export async function apiUpload(path, file, contentType) {
   return response.json();
 }
 
-// ws(s):// address of a job's event stream; browsers cannot set headers on a WebSocket,
-// so the token goes in the query string.
-export function eventsUrl(jobId) {
-  const url = new URL(`/jobs/${encodeURIComponent(jobId)}/events`, location.href);
+// ws(s):// address of a job's (or a sweep's) event stream; browsers cannot set headers on a
+// WebSocket, so the token goes in the query string.
+export function eventsUrl(jobId, collection = 'jobs') {
+  const url = new URL(`/${collection}/${encodeURIComponent(jobId)}/events`, location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const token = storedToken();
   if (token) url.searchParams.set('token', token);

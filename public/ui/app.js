@@ -4,7 +4,10 @@ import { forgetToken, onTokenChange, storedToken } from './api.js';
 import { $, guard } from './dom.js';
 import { setupDrawingPad } from './draw.js';
 import { createJobs } from './jobs.js';
+import { renderExercises } from './exercises.js';
+import { setupLab } from './lab.js';
 import { createModelView } from './model-view.js';
+import { createSweeps } from './sweeps.js';
 import { setupTrainForm } from './train-form.js';
 
 // Fashion-MNIST's classes in label order.
@@ -25,6 +28,9 @@ const jobs = createJobs({
 });
 
 setupTrainForm({ onCreated: (job) => jobs.add(job) });
+const sweeps = createSweeps();
+setupLab();
+renderExercises();
 
 const forget = $('forget-token');
 const showForget = () => (forget.hidden = !storedToken());
@@ -36,5 +42,5 @@ forget.addEventListener('click', () => {
 showForget();
 
 guard(async () => {
-  await Promise.all([jobs.refresh(), models.refresh()]);
+  await Promise.all([jobs.refresh(), models.refresh(), sweeps.refresh()]);
 })();

@@ -1,5 +1,6 @@
 // Per-epoch curves of one or more runs, like d2l's Animator: train loss, train accuracy and
-// test accuracy against the epoch, redrawn as epochs arrive. Built on uPlot (a global from
+// test accuracy against the epoch, redrawn as epochs arrive. Epoch 0 is the untrained
+// baseline (loss ≈ ln 10, accuracy ≈ 0.1), the first point of every curve once measured. Built on uPlot (a global from
 // /ui/vendor/uPlot.iife.min.js).
 
 const METRICS = [
@@ -15,7 +16,8 @@ const HEIGHT = 280;
 
 export class Animator {
   // container: the element that holds the chart; its data-epochs tells how many epochs of
-  // the first run are drawn, data-runs how many runs.
+  // the first run are drawn (the baseline not counted), data-baseline whether its epoch 0 is,
+  // data-runs how many runs.
   constructor(container) {
     this.container = container;
     this.runs = [];
@@ -28,7 +30,7 @@ export class Animator {
     return { width: Math.max(200, this.container.clientWidth), height: HEIGHT };
   }
 
-  // runs: [{ id, label, epochsTotal, metrics: [{ epoch, trainLoss, trainAcc, testAcc }] }]
+  // runs: [{ id, label, epochsTotal, metrics: [{ epoch, trainLoss, trainAcc, testAcc }] }], epoch 0 the baseline
   show(runs) {
     this.runs = runs;
     const key = runs.map((run) => `${run.id}:${run.epochsTotal}`).join('|');
@@ -39,7 +41,8 @@ export class Animator {
     } else if (this.plot) {
       this.plot.setData(this.data());
     }
-    this.container.dataset.epochs = String(runs[0]?.metrics.length ?? 0);
+    this.container.dataset.epochs = String(runs[0]?.metrics.filter((m) => m.epoch > 0).length ?? 0);
+    this.container.dataset.baseline = String(runs[0]?.metrics.some((m) => m.epoch === 0) ?? false);
     this.container.dataset.runs = String(runs.length);
   }
 
@@ -49,7 +52,7 @@ export class Animator {
 
   data() {
     const epochs = this.epochs();
-    const x = Array.from({ length: epochs }, (_, i) => i + 1);
+    const x = Array.from({ length: epochs + 1 }, (_, i) => i);
     const columns = [x];
     for (const run of this.runs) {
       const byEpoch = new Map(run.metrics.map((m) => [m.epoch, m]));
@@ -82,11 +85,11 @@ export class Animator {
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
       scales: {
-        x: { time: false, range: () => (epochs === 1 ? [0.5, 1.5] : [1, epochs]) },
+        x: { time: false, range: () => [0, epochs] },
         y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil((max ?? 1) * 10) / 10)] },
       },
       axes: [
-        { label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], values: (_u, ticks) => ticks.map(String) },
+        { label: 'epoch (0: untrained)', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], values: (_u, ticks) => ticks.map(String) },
         { values: (_u, ticks) => ticks.map((t) => t.toFixed(1)) },
       ],
     };

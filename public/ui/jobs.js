@@ -44,10 +44,14 @@ export function createJobs({ onFinished, onSelect }) {
   function merge(incoming) {
     const known = jobs.get(incoming.id);
     const metrics = incoming.metrics ?? known?.metrics ?? null;
-    const job = known && ahead(known, incoming) ? known : { ...incoming, metrics };
+    const baseline = incoming.baseline ?? known?.baseline ?? null;
+    const job = known && ahead(known, incoming) ? { ...known, baseline } : { ...incoming, metrics, baseline };
     jobs.set(job.id, job);
     if (known && !isFinished(known) && isFinished(job)) onFinished(job);
   }
+
+  // The curve's points: the untrained baseline (epoch 0) first, once measured.
+  const withBaseline = (job) => [...(job.baseline ? [job.baseline] : []), ...(job.metrics ?? [])];
 
   const latest = (job) => job.metrics?.at(-1) ?? job.latestMetrics ?? null;
 
@@ -64,6 +68,11 @@ export function createJobs({ onFinished, onSelect }) {
       case 'end':
         merge(message.job);
         break;
+      case 'baseline': {
+        const job = jobs.get(id);
+        if (job) jobs.set(id, { ...job, baseline: message.metrics });
+        break;
+      }
       case 'epoch':
         addEpoch(id, message.metrics);
         break;
@@ -214,7 +223,7 @@ export function createJobs({ onFinished, onSelect }) {
     const runs = [selected, ...[...compared].filter((id) => id !== selected)]
       .map((id) => jobs.get(id))
       .filter(Boolean)
-      .map((j) => ({ id: j.id, label: shortId(j.id), epochsTotal: j.epochsTotal, metrics: j.metrics ?? [] }));
+      .map((j) => ({ id: j.id, label: shortId(j.id), epochsTotal: j.epochsTotal, metrics: withBaseline(j) }));
     animator.show(runs);
   }
 

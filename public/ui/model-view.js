@@ -1,25 +1,34 @@
 // A finished model: pick it, download it (ONNX, NPZ, JSON; TF.js by URL) or import one, then
-// open any of three panels, each loaded on first opening: a gallery of test images with true
-// and predicted labels (mistakes highlighted), the confusion matrix with per-class accuracy,
-// and the ten weight vectors as heat maps.
+// open any of four panels, each loaded on first opening: a gallery of test images with true and
+// predicted labels (mistakes highlighted), the confusion matrix with per-class accuracy, the
+// risk–coverage chart of abstaining, and the ten weight vectors as heat maps.
 
 import { api, apiFile, apiUpload } from './api.js';
 import { $, count, el, guard, percent, plural } from './dom.js';
 import { drawDiverging, drawDivergingLegend, drawGrey } from './images.js';
+import { createRiskCoverage } from './risk-coverage.js';
 
 const PAGE = 24;
 const TEST_COUNT = 10000;
 
 export function createModelView() {
   const select = $('model-select');
-  const panels = { gallery: $('gallery-panel'), confusion: $('confusion-panel'), weights: $('weights-panel') };
+  const panels = { gallery: $('gallery-panel'), confusion: $('confusion-panel'), risk: $('risk-panel'), weights: $('weights-panel') };
+  const riskCoverage = createRiskCoverage();
   const listeners = new Set();
   let models = [];
   let current = null;
   let galleryOffset = 0;
   // What each panel shows now ("modelId" or "modelId@offset"), so it reloads only when stale.
-  const shown = { gallery: '', confusion: '', weights: '' };
-  const loaders = { gallery: loadGallery, confusion: loadConfusion, weights: loadWeights };
+  const shown = { gallery: '', confusion: '', risk: '', weights: '' };
+  const loaders = { gallery: loadGallery, confusion: loadConfusion, risk: loadRisk, weights: loadWeights };
+
+  async function loadRisk() {
+    if (!current || shown.risk === current.id) return;
+    const { id } = current;
+    await riskCoverage.load(current);
+    shown.risk = id;
+  }
 
   function summary(model) {
     const m = model.metrics;

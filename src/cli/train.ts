@@ -103,7 +103,8 @@ const printEpoch = (m: EpochMetrics) => {
 
 await runtime.ready;
 const run = runtime.start({ jobId: 'cli', hyperparameters }, (event) => {
-  if (event.type === 'epoch') printEpoch(event.metrics);
+  // The untrained baseline is epoch 0, as through the API.
+  if (event.type === 'epoch' || event.type === 'baseline') printEpoch(event.metrics);
 });
 process.once('SIGINT', () => run.stop('cancel'));
 const outcome = await run.outcome;

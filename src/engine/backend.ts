@@ -1,6 +1,6 @@
 // The TypeScript kernels as an epoch backend: the reference the SIMD backend is tested
 // against, and the fallback where WebAssembly SIMD is missing (TRAINING_KERNELS=typescript).
-import { CLASS_COUNT, createScratch, evaluateCorrect, trainBatch, type BatchScratch, type Parameters } from './softmax-regression.js';
+import { batchLoss, CLASS_COUNT, createScratch, evaluateCorrect, trainBatch, type BatchScratch, type Parameters } from './softmax-regression.js';
 import type { SgdOptions } from './sgd.js';
 import type { EpochBackend, LabelledImages, TrainingState } from './train.js';
 
@@ -24,6 +24,7 @@ export function typescriptBackend(data: { train: LabelledImages; test: LabelledI
       if (!scratch || scratch.delta.length < batchSize * CLASS_COUNT) scratch = createScratch(batchSize);
     },
     trainBatch: (start, n) => trainBatch(params, velocity, train.images, train.labels, order, start, start + n, sgd, scratch!),
+    measure: (start, n) => batchLoss(params, train.images, train.labels, order, start, start + n),
     evaluate: () => evaluateCorrect(params, test.images, test.labels, test.count),
     save() {},
   };

@@ -115,6 +115,33 @@ export function trainBatch(
   return { lossSum, correct };
 }
 
+// The loss summed and hits counted over rows order[start..end), with no update (the forward
+// half of trainBatch: the untrained baseline is measured with it).
+export function batchLoss(
+  params: Parameters,
+  images: Uint8Array,
+  labels: Uint8Array,
+  order: Int32Array,
+  start: number,
+  end: number,
+): BatchResult {
+  const logits = new Float64Array(CLASS_COUNT);
+  let lossSum = 0;
+  let correct = 0;
+  for (let r = start; r < end; r++) {
+    const row = order[r];
+    rowLogits(images, row * IMAGE_SIZE, params.weights, params.bias, logits);
+    const label = labels[row];
+    const best = argmaxRow(logits, 0, CLASS_COUNT);
+    if (best === label) correct++;
+    const max = logits[best];
+    let total = 0;
+    for (let c = 0; c < CLASS_COUNT; c++) total += Math.exp(logits[c] - max);
+    lossSum += Math.log(total) - (logits[label] - max);
+  }
+  return { lossSum, correct };
+}
+
 // count rows of uint8 pixels → how many the model classifies correctly.
 export function evaluateCorrect(params: Parameters, images: Uint8Array, labels: Uint8Array, count: number): number {
   const logits = new Float64Array(CLASS_COUNT);

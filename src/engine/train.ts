@@ -47,6 +47,8 @@ export interface TrainingState {
 }
 
 export interface TrainCallbacks {
+  // Given, it receives the untrained model's metrics (epoch 0) before a fresh run's first update.
+  onBaseline?: (metrics: EpochMetrics) => void;
   onEpoch?: (metrics: EpochMetrics, state: TrainingState) => void;
   // Called after every batch; the caller decides how often to report it.
   onBatch?: (epoch: number, batchesDone: number, batchesTotal: number) => void;
@@ -74,6 +76,8 @@ export interface EpochBackend {
   load(state: TrainingState): void;
   // Minibatch SGD on the rows order[start, start + n): loss summed and hits counted before the update.
   trainBatch(start: number, n: number): BatchResult;
+  // The same forward pass on order[start, start + n) (any n) without the update: loss summed and hits counted.
+  measure(start: number, n: number): BatchResult;
   // How many test images the current parameters classify correctly.
   evaluate(): number;
   // Puts the parameters and velocity back into the state (after an epoch, or when stopped in one).
@@ -147,6 +151,26 @@ export function runEpoch(state: TrainingState, backend: EpochBackend, callbacks:
   return metrics;
 }
 
+// The chapter's starting point (epoch 0): train loss and accuracy over the whole training
+// set and test accuracy of the parameters as they are, before any update (≈ ln 10 and ≈ 0.1
+// from the initialisation). Reads the parameters only and draws no random number, so a run
+// that measures it trains exactly the same bits as one that does not.
+export function evaluateBaseline(state: TrainingState, backend: EpochBackend): EpochMetrics {
+  const started = performance.now();
+  const { order, trainCount } = backend;
+  for (let i = 0; i < trainCount; i++) order[i] = i;
+  backend.load(state);
+  const { lossSum, correct } = backend.measure(0, trainCount);
+  const testCorrect = backend.evaluate();
+  return {
+    epoch: 0,
+    trainLoss: lossSum / trainCount,
+    trainAcc: correct / trainCount,
+    testAcc: testCorrect / backend.testCount,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
 export interface TrainResult {
   state: TrainingState;
   stopped: boolean;
@@ -172,6 +196,7 @@ export function train(state: TrainingState, backend: EpochBackend, callbacks: Tr
       callbacks.onEpoch?.(metrics, current);
     },
   };
+  if (state.metrics.length === 0 && callbacks.onBaseline) callbacks.onBaseline(evaluateBaseline(state, backend));
   while (state.metrics.length < state.hyperparameters.epochs) {
     if (callbacks.shouldPause?.()) return { state, stopped: true };
     if (!runEpoch(state, backend, checked)) return { state, stopped: true };

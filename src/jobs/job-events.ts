@@ -21,9 +21,10 @@ export class JobEventHub {
     for (const listener of this.listeners.get(id) ?? []) listener(event);
   }
 
-  // What already happened: the current status and every finished epoch (and the end, if any).
+  // What already happened: the current status, the baseline, every finished epoch (and the end, if any).
   snapshot(job: Job): JobEvent[] {
     const events: JobEvent[] = [{ type: 'status', status: job.status, job }];
+    if (job.baseline) events.push({ type: 'baseline', metrics: job.baseline });
     for (const metrics of job.metrics) events.push({ type: 'epoch', metrics });
     if (finishedStatuses.includes(job.status)) events.push({ type: 'end', status: job.status, job });
     return events;

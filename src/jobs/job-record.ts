@@ -18,6 +18,7 @@ export function newJobRecord(request: JobRequest, now = new Date()): Job {
     epochsTotal: request.epochs,
     metrics: [],
     modelId: null,
+    baseline: null,
     error: null,
   };
 }

@@ -52,6 +52,15 @@ export function runJob(job: Job, context: JobRunnerContext): RunningJob {
       events.publish(job.id, event);
       return;
     }
+    if (event.type === 'baseline') {
+      // A job paused before its first epoch measures it again on resuming: the same numbers, told once.
+      if (job.baseline) return;
+      job.baseline = { ...event.metrics, epoch: 0 };
+      store.put('jobs', job.id, job).catch(failedWrite);
+      log.info(job.baseline, 'baseline measured');
+      events.publish(job.id, { type: 'baseline', metrics: job.baseline });
+      return;
+    }
     job.metrics.push(event.metrics);
     job.epochsDone = job.metrics.length;
     context.checkpoints.set(job.id, event.checkpoint);

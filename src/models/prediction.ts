@@ -9,10 +9,18 @@ export type Prediction = PredictResponse['predictions'][number];
 // One image's 784 grey levels (0..255, from pixels[offset..]) → its label and probabilities, and
 // its k most likely classes if asked. The one prediction /predict and /v2 answer with. (A module
 // function: a named closure per request costs a little under tsx, which names it.)
-export function predictImage(params: Parameters, pixels: ArrayLike<number>, topK?: number, offset = 0): Prediction {
+export function predictImage(params: Parameters, pixels: ArrayLike<number>, topK?: number, minConfidence?: number, offset = 0): Prediction {
   const probabilities = imageProbabilities(params, pixels, offset);
   const label = argmaxRow(probabilities);
   const prediction: Prediction = { label, className: CLASS_NAMES[label], probabilities };
+  // Exercise 4: below the threshold the service abstains rather than guess (the probabilities stay).
+  if (minConfidence !== undefined) {
+    prediction.abstained = probabilities[label] < minConfidence;
+    if (prediction.abstained) {
+      prediction.label = null;
+      prediction.className = null;
+    }
+  }
   if (topK !== undefined) {
     prediction.top = probabilities
       .map((probability, c) => ({ label: c, className: CLASS_NAMES[c], probability }))
@@ -36,7 +44,7 @@ export async function predictImages(params: Parameters, pixels: ArrayLike<number
       await nextSlice();
       sliceStart = performance.now();
     }
-    predictions[i] = predictImage(params, pixels, topK, i * IMAGE_SIZE);
+    predictions[i] = predictImage(params, pixels, topK, undefined, i * IMAGE_SIZE);
   }
   return predictions;
 }

@@ -8,17 +8,17 @@ import { ApiError } from '../errors.js';
 // URL, so no spelling of a path reaches a protected route as a public one.
 const publicRoutes = new Set(['/healthz', '/readyz', '/', '/ui/*', '/ui/vendor/*']);
 
-// The one route whose clients cannot set headers: a browser's WebSocket (and, later, its
-// EventSource) on the job event stream. Everywhere else a token in the URL would end up in
-// proxies' logs and browser history, so only the header counts.
-const queryTokenRoute = '/jobs/:id/events';
+// The routes whose clients cannot set headers: a browser's WebSocket (and, later, its
+// EventSource) on the job and sweep event streams. Everywhere else a token in the URL would
+// end up in proxies' logs and browser history, so only the header counts.
+const queryTokenRoutes = new Set(['/jobs/:id/events', '/sweeps/:id/events']);
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 function suppliedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-  if (request.method === 'GET' && request.routeOptions.url === queryTokenRoute) {
+  if (request.method === 'GET' && queryTokenRoutes.has(request.routeOptions.url ?? '')) {
     const token = (request.query as Record<string, unknown> | undefined)?.token;
     return typeof token === 'string' ? token : undefined; // `?token=a&token=b` is no token
   }
@@ -37,7 +37,7 @@ export default fp(async function auth(app: FastifyInstance, options: { token?: s
       throw new ApiError(
         'UNAUTHORIZED',
         supplied === undefined
-          ? `this service needs a token: send Authorization: Bearer <API_TOKEN> (GET ${queryTokenRoute} also takes ?token=<API_TOKEN>)`
+          ? `this service needs a token: send Authorization: Bearer <API_TOKEN> (GET ${[...queryTokenRoutes].join(' and ')} also take ?token=<API_TOKEN>)`
           : 'the token is not valid',
         undefined,
         { 'www-authenticate': 'Bearer' },

@@ -1,69 +1,110 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { argmaxRow } from '../engine/ops/argmax.js';
-import { CLASS_COUNT, IMAGE_SIZE, predictProbabilities, type Parameters } from '../engine/softmax-regression.js';
-import type { LabelledImages } from '../engine/train.js';
-import { ApiError, errorBodySchema } from '../errors.js';
-import { evaluationSchema, type Evaluation } from '../schemas/evaluation.js';
+import type { Parameters } from '../engine/softmax-regression.js';
+import { ApiError, errorBodySchema, validationFailed } from '../errors.js';
+import { passOverImages, passOverSplit, type EvaluationPass } from '../evaluation/evaluation-pass.js';
+import { riskCoverageCurve, selectiveAt } from '../evaluation/risk-coverage.js';
+import { summarize } from '../evaluation/summary.js';
+import type { ImageInput } from '../images/decode-image.js';
+import { endingOnItsTurn } from '../images/slice-queue.js';
+import { evaluateBodySchema, evaluationQuerySchema, evaluationSchema, type Evaluation } from '../schemas/evaluation.js';
 import { modelParamsSchema } from '../schemas/models.js';
+import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
+import { validatorCompiler } from '../validation/validator-compiler.js';
 
-// Images classified between two turns of the event loop: a whole test set takes ~0.1 s of
-// CPU, so it is cut into slices that let other requests through.
-const SLICE = 500;
+type Split = 'train' | 'test';
 
-// Classifies every image of `split` with the model: accuracy, the confusion matrix
-// (rows = true class, columns = predicted class) and each class's accuracy.
-export async function evaluateModel(modelId: string, params: Parameters, split: LabelledImages): Promise<Evaluation> {
-  const confusionMatrix = Array.from({ length: CLASS_COUNT }, () => new Array<number>(CLASS_COUNT).fill(0));
-  const pixels = new Float32Array(SLICE * IMAGE_SIZE);
-  for (let start = 0; start < split.count; start += SLICE) {
-    const n = Math.min(SLICE, split.count - start);
-    pixels.set(split.images.subarray(start * IMAGE_SIZE, (start + n) * IMAGE_SIZE));
-    const probabilities = predictProbabilities(params, pixels, n);
-    for (let i = 0; i < n; i++) confusionMatrix[split.labels[start + i]][argmaxRow(probabilities, i * CLASS_COUNT, CLASS_COUNT)]++;
-    await nextTurn();
-  }
-  const correct = confusionMatrix.reduce((sum, row, c) => sum + row[c], 0);
-  const perClassAccuracy = confusionMatrix.map((row, c) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return total === 0 ? 0 : row[c] / total;
-  });
-  return {
-    model: modelId,
-    count: split.count,
-    accuracy: split.count === 0 ? 0 : correct / split.count,
-    confusionMatrix,
-    perClassAccuracy,
-    classNames: [...CLASS_NAMES],
-  };
+// A model's pass over a split and what it comes to (without the per-threshold answer).
+interface SplitEvaluation {
+  pass: EvaluationPass;
+  evaluation: Omit<Evaluation, 'selective'>;
 }
 
-const evaluationRoutes: FastifyPluginAsyncZod = async (app) => {
-  // A model never changes once trained, so its evaluation is computed once (concurrent
-  // first requests share the computation).
-  const cache = new Map<string, Promise<Evaluation>>();
-  app.models.onRemoved((id) => cache.delete(id));
+// Passes kept: each holds a few bytes per image (0.5 MB for the training set).
+const CACHED_PASSES = 8;
+// Bodies above this are parsed on their turn of the event loop (as /predict's).
+const LARGE_BODY_BYTES = 64 * 1024;
+
+function evaluationOf(model: string, split: Evaluation['split'], pass: EvaluationPass): Omit<Evaluation, 'selective'> {
+  return { model, split, ...summarize(pass), classNames: [...CLASS_NAMES], riskCoverage: riskCoverageCurve(pass) };
+}
+
+const evaluationRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number }> = async (app, options) => {
+  // A model never changes once trained: its pass over a split is computed once (concurrent
+  // first requests share it), and the least recently used go first.
+  const cache = new Map<string, Promise<SplitEvaluation>>();
+  app.models.onRemoved((id) => {
+    for (const split of ['train', 'test']) cache.delete(`${id}/${split}`);
+  });
+  const splitEvaluation = (id: string, params: Parameters, split: Split): Promise<SplitEvaluation> => {
+    const key = `${id}/${split}`;
+    let entry = cache.get(key);
+    if (entry) cache.delete(key);
+    else {
+      entry = passOverSplit(params, app.dataset[split]).then((pass) => ({ pass, evaluation: evaluationOf(id, split, pass) }));
+      entry.catch(() => cache.delete(key));
+    }
+    cache.set(key, entry);
+    if (cache.size > CACHED_PASSES) cache.delete(cache.keys().next().value!);
+    return entry;
+  };
+  const modelParameters = (id: string): Parameters => {
+    const params = app.models.parameters(id);
+    if (!params) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${id}; GET /models lists them`);
+    return params;
+  };
 
   app.get('/models/:id/evaluation', {
     schema: {
-      summary: 'Accuracy, confusion matrix and per-class accuracy of a model on the 10,000 test images.',
-      description: 'Computed on the first request for a model, then cached.',
+      summary: 'Accuracy, mean cross-entropy, confusion matrix, per-class accuracy and the risk–coverage curve of a model on a split.',
+      description:
+        'The test split (10,000 images) unless `split=train` (60,000). Computed on the first request for a model and split, in ' +
+        'slices that let other requests through, then cached. With `minConfidence`, `selective` says what abstaining below ' +
+        'that top probability gives: the coverage and the accuracy on the images answered.',
       tags: ['models'],
       params: modelParamsSchema,
+      querystring: evaluationQuerySchema,
       response: { 200: evaluationSchema, 400: errorBodySchema, 404: errorBodySchema },
     },
   }, async (request) => {
     const { id } = request.params;
-    const params = app.models.parameters(id);
-    if (!params) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${id}; GET /models lists them`);
-    let evaluation = cache.get(id);
-    if (!evaluation) {
-      evaluation = evaluateModel(id, params, app.dataset.test);
-      cache.set(id, evaluation);
-      evaluation.catch(() => cache.delete(id));
+    const { split, minConfidence } = request.query;
+    const { pass, evaluation } = await splitEvaluation(id, modelParameters(id), split);
+    return minConfidence === undefined ? evaluation : { ...evaluation, selective: selectiveAt(pass, minConfidence) };
+  });
+
+  const bodySchema = evaluateBodySchema(options.maxImages);
+  const fastBodyValidator = fastValidatorCompiler(bodySchema);
+  app.post('/models/:id/evaluate', {
+    schema: {
+      summary: 'Evaluate a model on labelled images of your own: accuracy, mean cross-entropy, confusion matrix, per-class accuracy.',
+      description:
+        'The chapter\'s evaluate_accuracy on any data. `images` in any form /predict accepts (784 numbers, 28 rows of 28, base64 ' +
+        'PNG), `labels` their true classes, as many as images; the same limits as /predict (images per request, body size). ' +
+        'The risk–coverage curve is over these images; `minConfidence` adds `selective`.',
+      tags: ['models'],
+      params: modelParamsSchema,
+      body: bodySchema,
+      response: { 200: evaluationSchema, 400: errorBodySchema, 404: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema },
+    },
+    bodyLimit: options.bodyLimit,
+    // Ajv accepts the pixels fast; zod explains a refusal (src/validation/fast-body-validator.ts).
+    validatorCompiler: (route) => (route.httpPart === 'body' ? fastBodyValidator : validatorCompiler(route as never)),
+    preParsing: (request, _reply, payload, done) => {
+      done(null, Number(request.headers['content-length']) > LARGE_BODY_BYTES ? endingOnItsTurn(payload) : payload);
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    const { images, labels, minConfidence } = request.body;
+    if (labels.length !== images.length) {
+      throw validationFailed('body', {
+        issues: [{ path: ['labels'], message: `${labels.length} labels for ${images.length} images: give one label per image` }],
+        complete: true,
+      });
     }
-    return evaluation;
+    const pass = await passOverImages(modelParameters(id), images as ImageInput[], labels);
+    const evaluation = evaluationOf(id, 'request', pass);
+    return minConfidence === undefined ? evaluation : { ...evaluation, selective: selectiveAt(pass, minConfidence) };
   });
 };
 

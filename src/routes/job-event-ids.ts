@@ -6,7 +6,8 @@ import type { JobEvent } from '../schemas/jobs.js';
 //   E-0      epoch E's metrics (the event that ends stretch E-1 and opens stretch E)
 //   E-1      status queued, with E epochs done
 //   E-2      status running, with E epochs done
-//   E-(2+b)  progress of epoch E+1: b batches done
+//   0-3      the baseline: the untrained model, measured once before the first update
+//   E-(3+b)  progress of epoch E+1: b batches done
 //   (E+1)-0  a finished status (succeeded, failed, cancelled) with E epochs done, and
 //   (E+1)-1  the end: no epoch E+1 can follow either.
 // An id is worked out from the event alone, so a replay from the job's record and the live
@@ -20,8 +21,10 @@ export function eventId(event: JobEvent): EventId {
   switch (event.type) {
     case 'epoch':
       return [event.metrics.epoch, 0];
+    case 'baseline':
+      return [0, 3];
     case 'progress':
-      return [event.epoch - 1, 2 + event.batchesDone];
+      return [event.epoch - 1, 3 + event.batchesDone];
     case 'status':
       if (event.status === 'queued') return [event.job.epochsDone, 1];
       if (event.status === 'running') return [event.job.epochsDone, 2];

@@ -17,7 +17,9 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
 export const CLOSE_TOO_SLOW = 1008;
 
-function send(socket: WebSocket, event: JobEvent): void {
+// Sends one stream message, dropping progress for a client that lags and cutting off one
+// that lags far (every event stream: jobs and sweeps).
+export function send(socket: WebSocket, event: { type: string }): void {
   if (socket.readyState !== socket.OPEN) return;
   if (socket.bufferedAmount > DROP_CLIENT_BYTES) {
     socket.close(CLOSE_TOO_SLOW, 'client too slow to keep up with the event stream');
@@ -29,8 +31,9 @@ function send(socket: WebSocket, event: JobEvent): void {
 
 const description =
   'Upgrade to a WebSocket, or GET it as Server-Sent Events (text/event-stream, e.g. `curl -N` or a browser\'s EventSource). ' +
-  'The server first sends what already happened (a `status` message and one `epoch` message per finished epoch), then live ' +
-  '`status`, `progress` (a few per second at most) and `epoch` messages, and finally an `end` message, after which it closes ' +
+  'The server first sends what already happened (a `status` message, the `baseline` (the untrained model, epoch 0) once ' +
+  'measured, and one `epoch` message per finished epoch), then live `status`, `baseline`, `progress` (a few per second at ' +
+  'most) and `epoch` messages, and finally an `end` message, after which it closes ' +
   'the WebSocket with code 1000, or ends the event stream. Every message is a JobEvent (JSON). WebSocket: client messages are ' +
   'ignored; binary frames close the socket with 1003; a client too slow to read is closed with 1008; shutdown closes with 1001. ' +
   'Event stream: each event has an `id:` (its position in the job\'s events, e.g. `3-0` for epoch 3); a client reconnecting ' +

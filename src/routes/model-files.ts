@@ -8,6 +8,8 @@ import { modelDocumentSchema, modelFromDocument, type ModelDocument } from '../f
 import { modelFromNpz, modelToNpz } from '../formats/model-npz.js';
 import { modelToOnnx } from '../formats/onnx/model-onnx.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, tfjsWeights } from '../formats/tfjs-layers-model.js';
+import { passOverSplit } from '../evaluation/evaluation-pass.js';
+import { summarize } from '../evaluation/summary.js';
 import { endingOnItsTurn } from '../images/slice-queue.js';
 import { newId } from '../jobs/ids.js';
 import {
@@ -21,7 +23,6 @@ import {
 } from '../schemas/models.js';
 import { StorageError } from '../store/storage-error.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
-import { evaluateModel } from './evaluation.js';
 
 // A model document is about 180 KB of JSON (250 KB pretty-printed), an NPZ of float64 arrays 63 KB.
 export const MODEL_FILE_LIMIT = 1024 * 1024;
@@ -167,7 +168,7 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
     const health = await app.store.health();
     if (!health.ok) throw new ApiError(health.code, `${health.message}; no model can be imported until the service can write again`);
     const id = newId('model');
-    const evaluation = await evaluateModel(id, params, app.dataset.test);
+    const evaluation = summarize(await passOverSplit(params, app.dataset.test));
     try {
       await app.models.add({
         id,

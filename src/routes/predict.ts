@@ -6,7 +6,7 @@ import { endingOnItsTurn } from '../images/slice-queue.js';
 import { predictImage, type Prediction } from '../models/prediction.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
-import { predictBodySchema, predictResponseSchema } from '../schemas/predict.js';
+import { minConfidenceSchema, predictBodySchema, predictResponseSchema } from '../schemas/predict.js';
 
 // Bodies above this (about 25 flat images; parsing one takes ~0.3 ms) are parsed on their turn.
 const LARGE_BODY_BYTES = 64 * 1024;
@@ -16,6 +16,7 @@ const predictQuerySchema = z
   .object({
     model: z.string().min(1).max(100).optional().describe('Model id for a raw image/png body.'),
     topK: z.coerce.number().int().min(1).max(10).optional().describe('topK for a raw image/png body.'),
+    minConfidence: z.coerce.number().pipe(minConfidenceSchema).optional().describe('minConfidence for a raw image/png body.'),
   })
   .strict();
 
@@ -32,7 +33,9 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
       description:
         'JSON body: `images` holds up to the configured number of images, each 784 numbers in 0..255 (light garment on a dark ' +
         'background, as in Fashion-MNIST), 28 rows of 28, or a base64 PNG. Alternatively send one PNG as the raw body with ' +
-        '`Content-Type: image/png` (model and topK then go in the query string).',
+        '`Content-Type: image/png` (model, topK and minConfidence then go in the query string). With `minConfidence` in ' +
+        '(0, 1], a prediction whose top probability is below it abstains: `abstained: true`, `label` and `className` null, ' +
+        'the probabilities still given (every prediction then carries `abstained`).',
       tags: ['predict'],
       body: bodySchema,
       querystring: predictQuerySchema,
@@ -75,7 +78,7 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
     if (request.validationError) throw request.validationError;
     const rawPng = Buffer.isBuffer(request.body);
     // A raw PNG body has its options in the query string.
-    const options: { model?: string; topK?: number } = rawPng ? request.query : request.body;
+    const options: { model?: string; topK?: number; minConfidence?: number } = rawPng ? request.query : request.body;
     const modelId = options.model ?? app.models.newest()?.id;
     if (!modelId) throw new ApiError('NO_MODEL', 'no trained model yet: train one first with POST /jobs, then predict');
     const params = app.models.parameters(modelId);
@@ -83,14 +86,14 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
 
     let predictions: Prediction[];
     if (rawPng) {
-      predictions = [predictImage(params, decodePngBody(request.body as unknown as Buffer), options.topK)];
+      predictions = [predictImage(params, decodePngBody(request.body as unknown as Buffer), options.topK, options.minConfidence)];
     } else {
       // One image (most requests) is answered at once, without an await; more are decoded and
       // classified in slices that let the event loop turn (1000 PNGs take 0.2–0.4 s).
       const images = request.body.images as ImageInput[];
       predictions = images.length === 1
-        ? [predictImage(params, decodeImage(images[0], 0), options.topK)]
-        : await mapDecodedImages(images, (pixels) => predictImage(params, pixels, options.topK));
+        ? [predictImage(params, decodeImage(images[0], 0), options.topK, options.minConfidence)]
+        : await mapDecodedImages(images, (pixels) => predictImage(params, pixels, options.topK, options.minConfidence));
     }
     app.metrics.predictions.inc(predictions.length);
     return { model: modelId, predictions };

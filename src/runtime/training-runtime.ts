@@ -14,6 +14,8 @@ export interface TrainingTask {
 // What a run reports while it trains.
 export type TrainingEvent =
   | { type: 'progress'; epoch: number; batchesDone: number; batchesTotal: number }
+  // The untrained model (epoch 0), before the first update of a run that starts afresh.
+  | { type: 'baseline'; metrics: EpochMetrics }
   | { type: 'epoch'; metrics: EpochMetrics; checkpoint: Checkpoint; threads: number };
 
 // How a run ended.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jobErrorCodes } from '../errors.js';
-import { epochMetricsSchema, hyperparametersSchema } from './training.js';
+import { baselineMetricsSchema, epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
@@ -17,6 +17,11 @@ const jobFields = {
   epochsDone: z.number().int().min(0),
   epochsTotal: z.number().int().min(1),
   modelId: z.string().nullable(),
+  // (Defaults to null so that jobs stored before it existed still load.)
+  baseline: baselineMetricsSchema
+    .nullable()
+    .default(null)
+    .describe('The untrained model before the first update (epoch 0): train loss ≈ ln 10, accuracies ≈ 0.1. Null until measured.'),
   error: z
     .object({ code: z.enum(jobErrorCodes), message: z.string() })
     .strict()
@@ -83,6 +88,7 @@ export const jobEventSchema = z
       batchesDone: z.number().int().min(0),
       batchesTotal: z.number().int().min(1),
     }),
+    z.object({ type: z.literal('baseline'), metrics: baselineMetricsSchema }),
     z.object({ type: z.literal('epoch'), metrics: epochMetricsSchema }),
     z.object({ type: z.literal('end'), status: jobStatusSchema, job: jobSchema }),
   ])

@@ -2,6 +2,13 @@ import { z } from 'zod';
 
 const pixel = z.number().min(0).max(255);
 
+// A confidence threshold: answer only when the top probability is at least this (exercise 4).
+export const minConfidenceSchema = z
+  .number()
+  .gt(0, 'minConfidence must be above 0')
+  .max(1, 'minConfidence must be at most 1')
+  .describe('Abstain (label null) when the top probability is below this; in (0, 1].');
+
 // One image: 784 pixels, 28 rows of 28, or a base64 PNG (a data: URL prefix is allowed).
 export const imageSchema = z
   .union(
@@ -20,14 +27,19 @@ export const predictBodySchema = (maxImages: number) =>
       model: z.string().min(1).max(100).optional().describe('Model id; default: the newest model.'),
       images: z.array(imageSchema).min(1).max(maxImages),
       topK: z.number().int().min(1).max(10).optional().describe('Also return the k most likely classes.'),
+      minConfidence: minConfidenceSchema.optional(),
     })
     .strict()
     .meta({ id: 'PredictRequest' });
 
 export const predictionSchema = z
   .object({
-    label: z.number().int().min(0).max(9),
-    className: z.string(),
+    label: z.number().int().min(0).max(9).nullable().describe('The most likely class; null when the prediction abstained.'),
+    className: z.string().nullable(),
+    abstained: z
+      .boolean()
+      .optional()
+      .describe('Only with minConfidence: true when the top probability is below it (label and className are then null).'),
     probabilities: z.array(z.number()).length(10),
     top: z
       .array(z.object({ label: z.number().int(), className: z.string(), probability: z.number() }))

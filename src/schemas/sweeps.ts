@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { epochMetricsSchema, hyperparametersInputSchema, hyperparametersSchema } from './training.js';
-import { jobStatusSchema } from './jobs.js';
+import { jobEventSchema, jobStatusSchema } from './jobs.js';
 
 export const MAX_SWEEP_JOBS = 64;
 
@@ -111,3 +111,14 @@ export const sweepSchema = z
 export type Sweep = z.infer<typeof sweepSchema>;
 
 export const sweepListSchema = z.object({ sweeps: z.array(sweepSchema), nextCursor: z.string().nullable() }).meta({ id: 'SweepList' });
+
+// Messages of GET /sweeps/:id/events: every member's job events, each tagged with its job id,
+// then one sweep-end.
+export const sweepEventSchema = z
+  .union([
+    z.intersection(z.object({ jobId: z.string().describe('The member the message is about.') }), jobEventSchema),
+    z.object({ type: z.literal('sweep-end'), sweep: sweepSchema.describe('The sweep once every member has ended: its leaderboard.') }),
+  ])
+  .meta({ id: 'SweepEvent' });
+
+export type SweepEvent = z.infer<typeof sweepEventSchema>;

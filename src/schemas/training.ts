@@ -49,6 +49,18 @@ export const epochMetricsSchema = z
   .strict()
   .meta({ id: 'EpochMetrics' });
 
+// The untrained model, measured before the first update: epoch 0 of the curves.
+export const baselineMetricsSchema = z
+  .object({
+    epoch: z.literal(0),
+    trainLoss: z.number().describe('Mean cross-entropy over the 60,000 training images (≈ ln 10 = 2.303 from the initialisation).'),
+    trainAcc: z.number().min(0).max(1).describe('Fraction of the training images classified correctly (≈ 0.1: chance).'),
+    testAcc: z.number().min(0).max(1),
+    seconds: z.number().min(0).describe('Time the measurement took.'),
+  })
+  .strict()
+  .meta({ id: 'BaselineMetrics' });
+
 // Compile-time ties to the engine's types: each line fails to compile if the shapes differ.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameHyperparameters: Same<z.infer<typeof hyperparametersSchema>, Hyperparameters> = true;

@@ -34,14 +34,15 @@ describe('npm run train', () => {
     const file = path.join(out.path, 'model.json');
     const cli = await train('--epochs', '2', '--seed', '11', '--json', '--out', file);
     const lines = cli.stdout.trim().split('\n').map((line) => JSON.parse(line));
-    expect(lines.map((m) => m.epoch)).toEqual([1, 2]);
+    // The untrained baseline is epoch 0, as in the API's job record.
+    expect(lines.map((m) => m.epoch)).toEqual([0, 1, 2]);
     const model = JSON.parse(await readFile(file, 'utf8'));
     expect(model.hyperparameters).toEqual(hyperparameters);
 
     const created = await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 2, seed: 11 } });
     const job = await waitForJob(app, created.json().id);
     const served = (await app.inject({ method: 'GET', url: `/models/${job.modelId}` })).json();
-    expect(withoutSeconds(lines)).toEqual(withoutSeconds(job.metrics as Array<Record<string, number>>));
+    expect(withoutSeconds(lines)).toEqual(withoutSeconds([job.baseline, ...(job.metrics as Array<Record<string, number>>)] as Array<Record<string, number>>));
     expect(model.weights).toEqual(served.weights);
     expect(model.bias).toEqual(served.bias);
   }, 120_000);

@@ -151,6 +151,8 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#job-list li.job');
     expect(await page.getAttribute('#field-lr', 'aria-invalid')).toBeNull();
     await page.waitForSelector('#chart[data-epochs="2"]', { timeout: 90_000 });
+    // The untrained baseline is the curves' first point (epoch 0).
+    await page.waitForSelector('#chart[data-baseline="true"]');
     await page.waitForSelector('#job-status.status-succeeded');
     expect(await page.textContent('#progress-label')).toMatch(/Done: 2 epochs/);
     expect(await page.locator('#chart .u-legend .u-series').count()).toBe(4); // epoch + three metrics
@@ -251,6 +253,8 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#gallery li.sample >> nth=23');
     await openPanel(page, 'confusion-panel');
     await page.waitForSelector('#confusion tbody tr >> nth=9');
+    await openPanel(page, 'risk-panel');
+    await page.waitForSelector('#risk-chart canvas');
     await openPanel(page, 'weights-panel');
     await page.waitForSelector('#weights canvas >> nth=9');
     await page.click('#pad-sample');
@@ -342,6 +346,70 @@ describe('the dashboard in Chromium', () => {
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('runs the softmax lab, draws the risk–coverage chart, and follows a sweep to its heat map', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(base);
+
+    // Exercise 1: [50, 100, 1000] breaks the naive float32 softmax (NaN), not the stable one.
+    await page.fill('#lab-logits', '[50, 100, 1000]');
+    await page.click('#lab-form button[type="submit"]');
+    await page.waitForSelector('#lab-result[data-rows="1"]');
+    const rows = await page.locator('#lab-result tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows[2]).toEqual(['0', 'NaN', 'NaN']); // naive softmax
+    expect(rows[3]).toEqual(['0', '0', '1']); // stable softmax
+    expect(await page.locator('#lab-result td.broken').count()).toBe(4); // exp(100), exp(1000), two NaN
+    expect(await page.textContent('#lab-result .lab-problems')).toContain('overflows float32');
+    // Exercise 2: log(0) makes the naive cross-entropy infinite; the stable one stays finite.
+    await page.fill('#lab-logits', '[-200, 0, 5]');
+    await page.fill('#lab-label', '0');
+    await page.click('#lab-form button[type="submit"]');
+    await page.waitForSelector('#lab-result .lab-naive-loss:has-text("Infinity")');
+    expect(Number(await page.textContent('#lab-result .lab-stable-loss'))).toBeCloseTo(205.007, 2);
+    await openPanel(page, 'exercises-panel');
+    expect(await page.textContent('#exercises')).toContain('88.7');
+
+    // Exercise 4: the newest model's risk–coverage curve, and what minConfidence 0.9 gives.
+    await page.waitForSelector('#model-select option >> nth=0', { state: 'attached' });
+    const modelId = await page.inputValue('#model-select');
+    await openPanel(page, 'risk-panel');
+    await page.waitForSelector('#risk-chart canvas');
+    const evaluation = (await app.inject({ method: 'GET', url: `/models/${modelId}/evaluation?minConfidence=0.9` })).json();
+    expect(await page.getAttribute('#risk-chart', 'data-points')).toBe(String(evaluation.riskCoverage.length));
+    await page.waitForSelector(`#risk-selective[data-coverage="${evaluation.selective.coverage}"]`);
+    expect(await page.textContent('#risk-selective')).toContain(`${(evaluation.selective.accuracy * 100).toFixed(2)}%`);
+
+    // A bad value comes back from the API under the list that holds it.
+    const before = errors.length;
+    await page.fill('#sweep-epochs', '2');
+    await page.fill('#sweep-values-a', '0.1, -1');
+    await page.click('#sweep-form button[type="submit"]');
+    await page.waitForSelector('#sweep-error-a:not(:empty)');
+    expectOnlyRefusals(errors, before, 400);
+    // A 2×2 sweep: four members' curves overlaid live, then the heat map of their final test accuracy.
+    await page.fill('#sweep-values-a', '0.05, 0.1');
+    await page.fill('#sweep-values-b', '128, 256');
+    await page.click('#sweep-form button[type="submit"]');
+    await page.waitForSelector('#sweep-chart[data-runs="4"]');
+    await page.waitForSelector('#sweep-chart[data-ended="true"]', { timeout: 120_000 });
+    await page.waitForSelector('#sweep-heatmap[data-cells="4"]');
+    const sweep = (await app.inject({ method: 'GET', url: '/sweeps?limit=1' })).json().sweeps[0];
+    expect(sweep.counts).toEqual({ succeeded: 4 });
+    const cells = await page.locator('#sweep-heatmap td').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-test-acc'))));
+    const leaderboard = sweep.leaderboard.map((entry: { testAcc: number }) => entry.testAcc);
+    expect([...cells].sort()).toEqual([...leaderboard].sort());
+    // Rows are the grid's first hyperparameter as the API orders it (batchSize), columns lr: the cell of
+    // (256, 0.1) is that member's own final test accuracy.
+    const member = sweep.leaderboard.find((entry: { values: { lr: number; batchSize: number } }) => entry.values.lr === 0.1 && entry.values.batchSize === 256);
+    expect(Number(await page.getAttribute('#sweep-heatmap tbody tr >> nth=1 >> td >> nth=1', 'data-test-acc'))).toBe(member.testAcc);
+    await screenshot(page, 'dashboard-lab-sweep.png');
+    await noHorizontalOverflow(page);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 240_000);
 });
 
 describe('the dashboard with API_TOKEN set', () => {

@@ -10,6 +10,7 @@ import { simdBackend } from '../../src/engine/simd/backend.js';
 import { Command, createControl, Team } from '../../src/engine/simd/team.js';
 import { CLASS_COUNT, evaluateCorrect, IMAGE_SIZE, predictProbabilities } from '../../src/engine/softmax-regression.js';
 import {
+  evaluateBaseline,
   initTrainingState,
   runEpoch,
   train,
@@ -128,6 +129,29 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     } else {
       expect(simd.velocity.weights.some((v) => v !== 0)).toBe(true);
     }
+  });
+
+  it('measures the same untrained baseline as the TypeScript kernels, with 1 or 3 threads, and trains the same bits after it', () => {
+    const hyperparameters = { ...defaults, epochs: 1, seed: 9, batchSize: 777 };
+    const reference = evaluateBaseline(initTrainingState(hyperparameters), typescriptBackend(dataset));
+    const one = evaluateBaseline(initTrainingState(hyperparameters), simdRunner(0, 1));
+    const three = evaluateBaseline(initTrainingState(hyperparameters), simdRunner(2, 3, 1));
+    measured.push(`baseline: ts=${JSON.stringify(withoutSeconds([reference])[0])} simd=${JSON.stringify(withoutSeconds([one])[0])}`);
+    expect(withoutSeconds([three])).toEqual(withoutSeconds([one]));
+    expect(one.epoch).toBe(0);
+    expect(Math.abs(one.trainLoss - reference.trainLoss)).toBeLessThan(1e-6);
+    expect(Math.abs(one.trainAcc - reference.trainAcc)).toBeLessThanOrEqual(2 / 60000);
+    expect(Math.abs(one.testAcc - reference.testAcc)).toBeLessThanOrEqual(1 / 10000 + 1e-12);
+    // Measuring it first leaves the run's bits as they were.
+    const measuredFirst = initTrainingState(hyperparameters);
+    let baselines = 0;
+    train(measuredFirst, simdRunner(1, 2, 2), { onBaseline: () => baselines++ });
+    const plain = initTrainingState(hyperparameters);
+    train(plain, simdRunner(1, 2, 2));
+    expect(baselines).toBe(1);
+    expect(withoutSeconds(measuredFirst.metrics)).toEqual(withoutSeconds(plain.metrics));
+    expect(sameBytes(measuredFirst.params.weights, plain.params.weights)).toBe(true);
+    expect(sameBytes(measuredFirst.params.bias, plain.params.bias)).toBe(true);
   });
 
   // 2 epochs, seed 3: 1, 2 and 3 threads give the same bits. The batch splits unevenly

@@ -3,12 +3,14 @@ import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { typescriptBackend } from '../../src/engine/backend.js';
 import {
   batchesPerEpoch,
+  evaluateBaseline,
   initTrainingState,
   runEpoch,
   train,
   TrainingDiverged,
   type EpochBackend,
   type Hyperparameters,
+  type LabelledImages,
   type TrainingState,
 } from '../../src/engine/train.js';
 
@@ -24,8 +26,10 @@ const copyState = (state: TrainingState): TrainingState => structuredClone({
 describe('training on the real Fashion-MNIST', () => {
   // The TypeScript kernels (the reference); test/engine/simd.test.ts holds the SIMD ones to them.
   let backend: EpochBackend;
+  let data: { train: LabelledImages; test: LabelledImages };
   beforeAll(async () => {
-    backend = typescriptBackend(await loadFashionMnist());
+    data = await loadFashionMnist();
+    backend = typescriptBackend(data);
   });
 
   it('reproduces the chapter: 10 epochs with the defaults end at loss ≤ 0.46, train acc ≥ 0.84, test acc ≥ 0.82', () => {
@@ -41,6 +45,49 @@ describe('training on the real Fashion-MNIST', () => {
     expect(last.testAcc).toBeGreaterThanOrEqual(0.82);
     // The loss falls from the first epoch to the last, as in the chapter's Animator.
     expect(state.metrics[0].trainLoss).toBeGreaterThan(last.trainLoss);
+  });
+
+  it('measures the untrained baseline (epoch 0): loss ≈ ln 10 and accuracies ≈ 0.1, as a plain float64 computation gives', () => {
+    const state = initTrainingState(defaults);
+    const baseline = evaluateBaseline(state, backend);
+    expect(baseline.epoch).toBe(0);
+    expect(Math.abs(baseline.trainLoss - Math.log(10))).toBeLessThan(0.05);
+    expect(Math.abs(baseline.trainAcc - 0.1)).toBeLessThan(0.1);
+    expect(Math.abs(baseline.testAcc - 0.1)).toBeLessThan(0.1);
+    const { weights, bias } = state.params;
+    const plain = (split: LabelledImages) => {
+      let correct = 0;
+      let loss = 0;
+      for (let i = 0; i < split.count; i++) {
+        const logits = Array.from(bias, Number);
+        for (let k = 0; k < 784; k++) {
+          const x = split.images[i * 784 + k] / 255;
+          if (x !== 0) for (let c = 0; c < 10; c++) logits[c] += x * weights[k * 10 + c];
+        }
+        const max = Math.max(...logits);
+        if (logits.indexOf(max) === split.labels[i]) correct++;
+        loss += Math.log(logits.reduce((sum, z) => sum + Math.exp(z - max), 0)) - (logits[split.labels[i]] - max);
+      }
+      return { loss: loss / split.count, accuracy: correct / split.count };
+    };
+    const train = plain(data.train);
+    expect(baseline.trainLoss).toBeCloseTo(train.loss, 9);
+    expect(baseline.trainAcc).toBe(train.accuracy);
+    expect(baseline.testAcc).toBe(plain(data.test).accuracy);
+  });
+
+  it('measuring the baseline changes nothing: the run trains the same bits, and a resumed run does not measure it again', () => {
+    const short = { ...defaults, epochs: 1 };
+    const baselines: number[] = [];
+    const measuredRun = train(initTrainingState(short), backend, { onBaseline: (m) => baselines.push(m.trainLoss) }).state;
+    const plain = train(initTrainingState(short), backend).state;
+    expect(baselines).toHaveLength(1);
+    expect(withoutSeconds(measuredRun)).toEqual(withoutSeconds(plain));
+    expect(Buffer.from(measuredRun.params.weights.buffer).equals(Buffer.from(plain.params.weights.buffer))).toBe(true);
+    const partial = initTrainingState(short);
+    runEpoch(partial, backend);
+    train(partial, backend, { onBaseline: (m) => baselines.push(m.trainLoss) });
+    expect(baselines).toHaveLength(1);
   });
 
   it('walks 235 batches per epoch, the last one of 60000 mod 256 = 96 images', () => {

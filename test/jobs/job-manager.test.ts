@@ -65,6 +65,13 @@ describe('the job manager', () => {
     expect(run.task).toMatchObject({ jobId: job.id, hyperparameters: { seed: 7, epochs: 3 }, checkpoint: undefined });
     expect(job.status).toBe('running');
 
+    const baseline = { epoch: 0, trainLoss: 2.3, trainAcc: 0.1, testAcc: 0.1, seconds: 0.01 };
+    run.emit({ type: 'baseline', metrics: baseline });
+    await store.flush();
+    expect((await onDisk('jobs', job.id)).baseline).toEqual(baseline);
+    // A second baseline (a job resumed before its first epoch) is the same numbers: recorded and told once.
+    run.emit({ type: 'baseline', metrics: { ...baseline, seconds: 0.02 } });
+    expect(job.baseline).toEqual(baseline);
     run.emit({ type: 'progress', epoch: 1, batchesDone: 10, batchesTotal: 235 });
     run.emit({ type: 'epoch', metrics: epochMetrics(1), checkpoint: checkpointAfter(1), threads: 1 });
     await store.flush();
@@ -84,7 +91,8 @@ describe('the job manager', () => {
     expect(await onDisk('jobs', job.id)).toMatchObject({ status: 'succeeded', modelId: job.modelId, epochsDone: 3 });
     expect(existsSync(path.join(dataDir.path, 'checkpoints', `${job.id}.json`))).toBe(false);
     expect(events.map((event) => (event.type === 'status' || event.type === 'end' ? `${event.type}:${event.status}` : event.type)))
-      .toEqual(['progress', 'epoch', 'epoch', 'epoch', 'status:succeeded', 'end:succeeded']);
+      .toEqual(['baseline', 'progress', 'epoch', 'epoch', 'epoch', 'status:succeeded', 'end:succeeded']);
+    expect(manager.events.snapshot(job).map((event) => event.type)).toEqual(['status', 'baseline', 'epoch', 'epoch', 'epoch', 'end']);
     expect(manager.runningCount()).toBe(0);
   });
 
@@ -193,6 +201,16 @@ describe('the job manager', () => {
     ]));
     const quarantined = await Promise.all(['jobs', 'models', 'checkpoints'].map((c) => readdir(path.join(dataDir.path, 'quarantine', c))));
     expect(quarantined.map((names) => names.length)).toEqual([1, 1, 1]);
+  });
+
+  it('loads a job stored before the baseline existed, with baseline null', async () => {
+    const job = await manager.create(request);
+    await store.flush();
+    const { baseline: _, ...older } = await onDisk('jobs', job.id);
+    await writeFile(path.join(dataDir.path, 'jobs', `${job.id}.json`), JSON.stringify({ ...older, status: 'cancelled', finishedAt: older.createdAt }));
+    await open();
+    expect(manager.get(job.id)).toMatchObject({ status: 'cancelled', baseline: null });
+    expect(invalid).toEqual([]);
   });
 
   it('keeps at most maxCount finished jobs, deleting the oldest, and never a job that is not finished', async () => {

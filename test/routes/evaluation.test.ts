@@ -40,7 +40,8 @@ describe('GET /models/:id/evaluation', () => {
     const response = await app.inject({ method: 'GET', url: `/models/${models[0]}/evaluation` });
     expect(response.statusCode).toBe(200);
     const body = response.json();
-    expect(Object.keys(body).sort()).toEqual(['accuracy', 'classNames', 'confusionMatrix', 'count', 'model', 'perClassAccuracy']);
+    expect(Object.keys(body).sort()).toEqual(['accuracy', 'classNames', 'confusionMatrix', 'count', 'meanLoss', 'model', 'perClassAccuracy', 'riskCoverage', 'split']);
+    expect(body.split).toBe('test');
     expect(body.model).toBe(models[0]);
     expect(body.count).toBe(10000);
     expect(body.classNames).toEqual(CLASS_NAMES);

@@ -116,13 +116,13 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     await statusSeen;
     expect((await cancel(blocker.id)).statusCode).toBe(200);
     const [{ messages, ids }, webSocketMessages] = await Promise.all([streamed, webSocket.done]);
-    expect(messages.map((m) => m.type).filter((type) => type !== 'progress')).toEqual(['status', 'status', 'epoch', 'epoch', 'status', 'end']);
+    expect(messages.map((m) => m.type).filter((type) => type !== 'progress')).toEqual(['status', 'status', 'baseline', 'epoch', 'epoch', 'status', 'end']);
     expect(messages.filter((m) => m.type !== 'progress')).toEqual(webSocketMessages.filter((m) => m.type !== 'progress'));
-    expect(ids.filter((_, i) => messages[i].type !== 'progress')).toEqual(['0-1', '0-2', '1-0', '2-0', '3-0', '3-1']);
+    expect(ids.filter((_, i) => messages[i].type !== 'progress')).toEqual(['0-1', '0-2', '0-3', '1-0', '2-0', '3-0', '3-1']);
     expect(increasing(ids)).toBe(true);
     // Replayed later, by whoever asks, the same events carry the same ids.
     const replayed = parseEventStream((await curl(`${base}/jobs/${job.id}/events`).exited).output);
-    const live = messages.map((data, i) => ({ id: ids[i], data })).filter(({ data }) => data.type === 'epoch' || data.type === 'end' || data.status === 'succeeded');
+    const live = messages.map((data, i) => ({ id: ids[i], data })).filter(({ data }) => ['baseline', 'epoch', 'end'].includes(data.type) || data.status === 'succeeded');
     expect(replayed).toEqual(live);
   }, 60_000);
 
@@ -163,7 +163,7 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
       source.onerror = (error) => source.readyState === source.CLOSED && resolve(error.code);
     });
     expect(await failed).toBe(204);
-    expect(received).toEqual(['1-0', '2-0', '2-1']);
+    expect(received).toEqual(['0-3', '1-0', '2-0', '2-1']);
     expect(streamRequests.slice(before).map((request) => request.headers['last-event-id'])).toEqual([undefined, '2-1']);
   }, 60_000);
 
@@ -177,7 +177,7 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     const { code, output } = await client.exited;
     expect(code).toBe(0);
     const events = parseEventStream(output);
-    expect(events.map((event) => event.data.type).filter((type) => type !== 'progress')).toEqual(['status', 'status', 'epoch', 'status', 'end']);
+    expect(events.map((event) => event.data.type).filter((type) => type !== 'progress')).toEqual(['status', 'status', 'baseline', 'epoch', 'status', 'end']);
     expect(events.at(-1)!.data).toMatchObject({ type: 'end', status: 'succeeded', job: { id: job.id, modelId: expect.any(String) } });
     expect(increasing(events.map((event) => event.id))).toBe(true);
   }, 60_000);

@@ -57,9 +57,13 @@ describe('GET /jobs/:id/events', () => {
     const job = await post({ epochs: 2 });
     await waitForJob2(job.id);
     const { messages, code } = await watch(`${base}/jobs/${job.id}/events?token=${token}`);
-    expect(messages.map((m) => m.type)).toEqual(['status', 'epoch', 'epoch', 'end']);
-    expect(messages[1].metrics.epoch).toBe(1);
-    expect(messages[3]).toMatchObject({ type: 'end', status: 'succeeded', job: { id: job.id, modelId: expect.any(String) } });
+    expect(messages.map((m) => m.type)).toEqual(['status', 'baseline', 'epoch', 'epoch', 'end']);
+    // The untrained model first (epoch 0, loss ≈ ln 10, accuracy ≈ 0.1), as in the job record.
+    expect(messages[1].metrics).toMatchObject({ epoch: 0, trainLoss: expect.closeTo(Math.log(10), 1) });
+    expect(Math.abs(messages[1].metrics.testAcc - 0.1)).toBeLessThan(0.1);
+    expect(messages[1].metrics).toEqual(messages[4].job.baseline);
+    expect(messages[2].metrics.epoch).toBe(1);
+    expect(messages[4]).toMatchObject({ type: 'end', status: 'succeeded', job: { id: job.id, modelId: expect.any(String) } });
     expect(code).toBe(1000);
   });
 
@@ -79,9 +83,10 @@ describe('GET /jobs/:id/events', () => {
     const cancelled = await app.inject({ method: 'POST', url: `/jobs/${blocker.id}/cancel`, headers: { authorization: `Bearer ${token}` } });
     expect(cancelled.statusCode).toBe(200);
     const received = await Promise.all(watchers);
-    const settled = received.map(({ messages }) => messages.filter((m) => m.type === 'epoch' || m.type === 'end'));
+    const settled = received.map(({ messages }) => messages.filter((m) => ['baseline', 'epoch', 'end'].includes(m.type)));
     for (const { code } of received) expect(code).toBe(1000);
-    expect(settled[0].map((m) => m.type)).toEqual(['epoch', 'epoch', 'end']);
+    // Watched from before it started: the baseline arrives live, before the first epoch.
+    expect(settled[0].map((m) => m.type)).toEqual(['baseline', 'epoch', 'epoch', 'end']);
     expect(settled[1]).toEqual(settled[0]);
     expect(settled[2]).toEqual(settled[0]);
   });

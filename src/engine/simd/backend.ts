@@ -40,6 +40,9 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
   const random = new Uint32Array(buffer, slot.random, 4);
   const sums = new Float64Array(buffer, slot.sums, 2);
   const hits = new Int32Array(buffer, slot.sums, 4);
+  // Per-row loss and hit of the last forward pass (the untrained baseline sums them here).
+  const rowLoss = new Float64Array(buffer, slot.loss, MAX_BATCH);
+  const rowHit = new Int32Array(buffer, slot.hit, MAX_BATCH);
   const args: CommandArgs = { slotBase, batchStart: 0, n: 0, lr: 0, momentum: 0, weightDecay: 0, invN: 0, nextStart: 0, nextN: 0 };
   let batchSize = 0;
   let threads = 1;
@@ -78,6 +81,22 @@ export function simdBackend(options: SimdBackendOptions): EpochBackend {
       // Summed in row order by the kernels, whatever the thread count.
       const lossSum = sums[0];
       const correct = hits[2];
+      return { lossSum, correct };
+    },
+    // The forward pass alone: loss and hits, no gradient, no update; MAX_BATCH rows a command.
+    measure(start, n) {
+      let lossSum = 0;
+      let correct = 0;
+      for (let from = start; from < start + n; from += MAX_BATCH) {
+        args.batchStart = from;
+        args.n = Math.min(MAX_BATCH, start + n - from);
+        args.invN = 1 / args.n;
+        team.run(Command.Forward, threads, args);
+        for (let r = 0; r < args.n; r++) {
+          lossSum += rowLoss[r];
+          correct += rowHit[r];
+        }
+      }
       return { lossSum, correct };
     },
     evaluate() {
