@@ -36,7 +36,7 @@ const SLICE_MS = 10;
 // predictImage for `count` images laid end to end in `pixels`, in slices of about SLICE_MS that
 // take turns with other requests' slices (src/images/slice-queue.ts). The first slice waits its
 // turn too: parsing and validating the large body this came in has just held the loop.
-export async function predictImages(params: Parameters, pixels: ArrayLike<number>, count: number, topK?: number): Promise<Prediction[]> {
+export async function predictImages(params: Parameters, pixels: ArrayLike<number>, count: number, topK?: number, minConfidence?: number): Promise<Prediction[]> {
   const predictions = new Array<Prediction>(count);
   let sliceStart = -Infinity;
   for (let i = 0; i < count; i++) {
@@ -44,7 +44,7 @@ export async function predictImages(params: Parameters, pixels: ArrayLike<number
       await nextSlice();
       sliceStart = performance.now();
     }
-    predictions[i] = predictImage(params, pixels, topK, undefined, i * IMAGE_SIZE);
+    predictions[i] = predictImage(params, pixels, topK, minConfidence, i * IMAGE_SIZE);
   }
   return predictions;
 }

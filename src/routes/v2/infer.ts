@@ -23,6 +23,16 @@ const LARGE_BODY_BYTES = 64 * 1024;
 const largeBodiesOnTheirTurn: preParsingHookHandler = (request, _reply, payload, done) =>
   done(null, Number(request.headers['content-length']) > LARGE_BODY_BYTES ? endingOnItsTurn(payload) : payload);
 
+// Exercise 4 of the chapter on /v2: the request's `"parameters": {"minConfidence": x}`, as /predict's.
+function minConfidenceParameter(parameters: V2InferenceRequest['parameters']): number | undefined {
+  const value = parameters?.minConfidence;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
+    throw new ApiError('VALIDATION_FAILED', `parameters.minConfidence is ${JSON.stringify(value)}; it is a probability in (0, 1]`);
+  }
+  return value;
+}
+
 const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number }> = async (app, options) => {
   // The answer to an inference request: /predict's prediction of each image, as the protocol's tensors.
   const infer = async (body: V2InferenceRequest, name: string, version?: string): Promise<V2InferenceResponse> => {
@@ -35,8 +45,9 @@ const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number 
     const outputs = requestedOutputs(body.outputs);
     const params = app.models.parameters(model.modelId)!;
     const topK = classificationCount(outputs);
+    const minConfidence = minConfidenceParameter(body.parameters);
     // One image is answered at once; more in slices that let the event loop turn.
-    const predictions = count === 1 ? [predictImage(params, pixels, topK)] : await predictImages(params, pixels, count, topK);
+    const predictions = count === 1 ? [predictImage(params, pixels, topK, minConfidence)] : await predictImages(params, pixels, count, topK, minConfidence);
     app.metrics.predictions.inc(count);
     return {
       model_name: model.name,
@@ -50,7 +61,9 @@ const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number 
     'The input `images`: datatype UINT8 or FP32 grey levels 0..255 (light garment on a dark background, as /predict takes them), ' +
     `shape [N,784], [N,28,28] or [N,1,28,28] with N up to ${options.maxImages}, data flat or nested. Outputs: probabilities ` +
     '(FP32 [N,10]) and label (INT64 [N]), or those named in `outputs`; `"parameters": {"classification": k}` on probabilities ' +
-    'gives the k most likely classes as BYTES "score:index:label". The answers are /predict\'s, probabilities rounded to float32.';
+    'gives the k most likely classes as BYTES "score:index:label". The request\'s `"parameters": {"minConfidence": x}` (0 < x ≤ 1) ' +
+    'abstains below it, as /predict does: such an image\'s label is -1 (its probabilities are still given). ' +
+    'The answers are /predict\'s, probabilities rounded to float32.';
   const fastBody = fastValidatorCompiler(v2InferenceRequestSchema);
   const routes = [
     { url: '/models/:name/infer', summary: 'Open Inference Protocol: inference.', params: v2ModelParamsSchema },

@@ -53,8 +53,8 @@ export function outputTensors(requests: OutputRequest[], predictions: Prediction
         prediction.top!.slice(0, classification).map((top) => `${Math.fround(top.probability)}:${top.label}:${top.className}`));
       return { name, datatype: 'BYTES', shape: [count, classification], data };
     }
-    // /v2 never asks for minConfidence, so every prediction has its label.
-    if (name === 'label') return { name, datatype: 'INT64', shape: [count], data: predictions.map((prediction) => prediction.label!) };
+    // An image the model abstained on (below minConfidence) has label -1: INT64 has no null.
+    if (name === 'label') return { name, datatype: 'INT64', shape: [count], data: predictions.map((prediction) => prediction.label ?? -1) };
     const data = new Array<number>(count * CLASS_COUNT);
     predictions.forEach((prediction, i) => {
       for (let c = 0; c < CLASS_COUNT; c++) data[i * CLASS_COUNT + c] = Math.fround(prediction.probabilities[c]);

@@ -133,6 +133,21 @@ describe('/v2, the Open Inference Protocol', () => {
     expect(body.outputs[1].data[0]).toMatch(/^0\.\d+:\d:[A-Za-z]/);
   });
 
+  it('abstains below the request\'s minConfidence as /predict does: label -1, probabilities kept', async () => {
+    const some = images.slice(0, 20);
+    const answered = (await read(await post('/predict', { model: older, images: some, minConfidence: 0.9 }))).predictions as Array<{ label: number | null; abstained: boolean; probabilities: number[] }>;
+    const abstained = answered.filter((p) => p.abstained);
+    // Both kinds among the 20, so that the label tensor is checked for each.
+    expect(abstained.length).toBeGreaterThan(0);
+    expect(abstained.length).toBeLessThan(20);
+    const body = await read(await infer({ parameters: { minConfidence: 0.9 }, inputs: [imagesInput(some.flat(), [20, 784])] }, older));
+    expectProtocol('inferenceResponse', body);
+    expect(body.outputs[0].data).toEqual(answered.flatMap((p) => p.probabilities.map(Math.fround)));
+    expect(body.outputs[1].data).toEqual(answered.map((p) => p.label ?? -1));
+    const one = await read(await infer({ parameters: { minConfidence: 1 }, inputs: [imagesInput(images[0])] }, older));
+    expect(one.outputs[1].data).toEqual([-1]);
+  });
+
   it('answers with the version asked for', async () => {
     const expected = await predict(older, [images[0]]);
     for (const path of [`/v2/models/fashion-mnist/versions/${older}/infer`, `/v2/models/${older}/versions/${older}/infer`]) {
@@ -172,6 +187,9 @@ describe('/v2, the Open Inference Protocol', () => {
       "output 'label': classification applies to probabilities only"],
     ['classification of 11', { inputs: [imagesInput(new Array(784).fill(0))], outputs: [{ name: 'probabilities', parameters: { classification: 11 } }] },
       "output 'probabilities': classification is 11; it is a count of classes, 1 to 10"],
+    ['minConfidence 0', { parameters: { minConfidence: 0 }, inputs: [imagesInput(new Array(784).fill(0))] }, 'parameters.minConfidence is 0; it is a probability in (0, 1]'],
+    ['minConfidence 1.5', { parameters: { minConfidence: 1.5 }, inputs: [imagesInput(new Array(784).fill(0))] }, 'parameters.minConfidence is 1.5; it is a probability in (0, 1]'],
+    ['minConfidence as a string', { parameters: { minConfidence: '0.5' }, inputs: [imagesInput(new Array(784).fill(0))] }, 'parameters.minConfidence is "0.5"; it is a probability in (0, 1]'],
     ['no inputs', { inputs: [] }, /^invalid request: body\.inputs: Too small/],
     ['inputs that are not a list', { inputs: 'images' }, /^invalid request: body\.inputs: Invalid input: expected array/],
     ['a shape of strings', { inputs: [imagesInput([0], ['1', '784'] as unknown as number[])] }, /^invalid request: body\.inputs\.0\.shape\.0/],
