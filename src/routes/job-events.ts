@@ -9,8 +9,8 @@ import { eventId, formatEventId, isAfter, parseEventId, type EventId } from './j
 
 // A client this far behind misses progress messages (they are superseded by the next one);
 // one this far behind is cut off, so it can never hold memory or slow anyone down.
-const SKIP_PROGRESS_BYTES = 256 * 1024;
-const DROP_CLIENT_BYTES = 8 * 1024 * 1024;
+export const SKIP_PROGRESS_BYTES = 256 * 1024;
+export const DROP_CLIENT_BYTES = 8 * 1024 * 1024;
 
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
@@ -88,7 +88,7 @@ export function closeStreamsOnShutdown(this: FastifyInstance, done: () => void):
 }
 
 // How long an EventSource waits before it reconnects (its default is 3 s).
-const RECONNECT_MS = 1000;
+export const RECONNECT_MS = 1000;
 const eventFrame = (event: JobEvent) => `id: ${formatEventId(eventId(event))}\ndata: ${JSON.stringify(event)}\n\n`;
 // What a job's replay sends, in id order: a client that loses the connection part way resumes
 // after the last id it received without missing an earlier event (the status moves after the
