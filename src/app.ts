@@ -13,7 +13,7 @@ import type { Dataset } from './data/fashion-mnist.js';
 import { redactUrl } from './logging/redact-url.js';
 import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
-import errorHandler, { clientErrorHandler } from './plugins/error-handler.js';
+import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import services, { servicesOptions } from './plugins/services.js';
 import { buildWorkerApp } from './cluster/worker-app.js';
@@ -27,12 +27,15 @@ import labRoutes from './routes/lab.js';
 import sweepRoutes from './routes/sweeps.js';
 import sweepEventRoutes, { sweepEventsOpenApiPath } from './routes/sweep-events.js';
 import metricsRoutes from './routes/metrics.js';
+import modelFileRoutes, { documentModelUploads } from './routes/model-files.js';
 import modelRoutes from './routes/models.js';
 import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
 import predictionRoutes from './routes/predictions.js';
+import inferenceProtocolRoutes from './routes/v2/index.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
+import { apiVersion } from './version.js';
 
 export interface AppOptions extends Partial<Config> {
   // An already loaded dataset (tests share one between apps); otherwise it is loaded from disk.
@@ -40,13 +43,20 @@ export interface AppOptions extends Partial<Config> {
   logger?: FastifyServerOptions['logger'];
   // Another training worker entry (tests inject faults with it).
   trainingWorker?: { filename: string; execArgv: string[] };
+  // How often an idle job event stream (Server-Sent Events) gets a comment line; tests shorten it.
+  eventStreamHeartbeatMs?: number;
 }
 
-export const apiVersion = '0.1.0';
+export { apiVersion };
 
+// Proxies commonly close a response idle for 30–60 s; a job's stream can be idle for as long as
+// it waits in the queue or trains an epoch.
+const EVENT_STREAM_HEARTBEAT_MS = 15_000;
 // Bodies of every route but /predict are a few hundred bytes of JSON. Parsing what an attacker
 // can fit in BODY_LIMIT_BYTES costs seconds (8 MB of object keys), so they get this much.
 const SMALL_BODY_LIMIT = 64 * 1024;
+// The longest path segment routed (ids are a few dozen characters; 100 at most by the schemas).
+const MAX_PARAM_LENGTH = 500;
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
@@ -67,7 +77,7 @@ export function loggerOptions(config: Config, given: AppOptions['logger']): Fast
 
 // Builds the configured, unstarted app; src/server.ts listens.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
-  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined });
+  const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined, eventStreamHeartbeatMs: undefined });
   // A training worker of the scaled-out service answers only /healthz, /readyz and /metrics.
   if (config.ROLE === 'worker') return buildWorkerApp(config, options);
   const app = Fastify({
@@ -84,19 +94,21 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.REQUEST_TIMEOUT_MS / 4)),
     },
     clientErrorHandler: clientErrorHandler(config.REQUEST_TIMEOUT_MS),
+    frameworkErrors: frameworkErrorHandler(MAX_PARAM_LENGTH),
     requestIdHeader: false,
     genReqId: requestId,
     // While closing, requests still reach the routes, which answer 503 SHUTTING_DOWN in the
     // one error shape (Fastify's own 503 has another shape).
     return503OnClosing: false,
     // Long ids reach the zod validation (400 naming the field) instead of a bare 414.
-    routerOptions: { maxParamLength: 500 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: an empty JSON body counts as no body (so `POST /jobs` with no data means all
   // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  // A /predict body of images as 28 rows has 29 arrays an image; nothing else has more than a few.
-  const jsonLimits = { keys: 1_000, containers: 29 * config.MAX_IMAGES_PER_REQUEST + 1_000 };
+  // A /predict body of images as 28 rows has 29 arrays an image, a /v2 tensor of shape
+  // [N,1,28,28] 30; nothing else has more than a few.
+  const jsonLimits = { keys: 1_000, containers: 30 * config.MAX_IMAGES_PER_REQUEST + 1_000 };
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -146,22 +158,26 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     transform: jsonSchemaTransform,
     transformObject: (input) => {
       const document = jsonSchemaTransformObject(input) as { paths?: Record<string, unknown> };
-      return { ...document, paths: { ...document.paths, ...jobEventsOpenApiPath, ...sweepEventsOpenApiPath } } as ReturnType<typeof jsonSchemaTransformObject>;
+      const paths = { ...document.paths, ...jobEventsOpenApiPath, ...sweepEventsOpenApiPath };
+      documentModelUploads(paths);
+      return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, servicesOptions(config, options));
   await app.register(healthRoutes);
   await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
-  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB });
+  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
+  await app.register(modelFileRoutes);
   await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(predictionRoutes);
   await app.register(datasetRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
-  await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB });
+  await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);

@@ -113,6 +113,34 @@ describe('openapi.yaml', () => {
       check('/datasets/fashion-mnist/test/{index}', 'get', 200, (await testImages('/9999')).json());
       check('/datasets/fashion-mnist/test/{index}', 'get', 400, (await testImages('/10000')).json());
     });
+
+    it('matches real answers of the Open Inference Protocol routes and the model files', async () => {
+      const { test } = await sharedDataset();
+      const image = Array.from(test.images.subarray(0, IMAGE_SIZE));
+      const { models } = (await app.inject({ method: 'GET', url: '/models' })).json();
+      const modelId = models.at(-1).id as string;
+      check('/v2', 'get', 200, (await app.inject({ method: 'GET', url: '/v2' })).json());
+      check('/v2/models/{name}', 'get', 200, (await app.inject({ method: 'GET', url: '/v2/models/fashion-mnist' })).json());
+      check('/v2/models/{name}', 'get', 404, (await app.inject({ method: 'GET', url: '/v2/models/model_missing' })).json());
+      check('/v2/models/{name}/versions/{version}', 'get', 200, (await app.inject({ method: 'GET', url: `/v2/models/${modelId}/versions/${modelId}` })).json());
+      check('/v2/models/{name}/ready', 'get', 404, (await app.inject({ method: 'GET', url: '/v2/models/model_missing/ready' })).json());
+      const infer = (url: string, payload: object) => app.inject({ method: 'POST', url, payload });
+      const body = { id: '1', inputs: [{ name: 'images', shape: [1, 784], datatype: 'UINT8', data: image }] };
+      check('/v2/models/{name}/infer', 'post', 200, (await infer('/v2/models/fashion-mnist/infer', body)).json());
+      check('/v2/models/{name}/infer', 'post', 200, (await infer('/v2/models/fashion-mnist/infer', { ...body, outputs: [{ name: 'probabilities', parameters: { classification: 2 } }] })).json());
+      check('/v2/models/{name}/infer', 'post', 400, (await infer('/v2/models/fashion-mnist/infer', { inputs: [] })).json());
+      check('/v2/models/{name}/infer', 'post', 404, (await infer('/v2/models/model_missing/infer', body)).json());
+      check('/v2/models/{name}/versions/{version}/infer', 'post', 200, (await infer(`/v2/models/fashion-mnist/versions/${modelId}/infer`, body)).json());
+      const exported = await app.inject({ method: 'GET', url: `/models/${modelId}/export?format=json` });
+      check('/models/{id}/export', 'get', 200, exported.json());
+      check('/models/{id}/export', 'get', 400, (await app.inject({ method: 'GET', url: `/models/${modelId}/export?format=pt` })).json());
+      check('/models/{id}/tfjs/model.json', 'get', 200, (await app.inject({ method: 'GET', url: `/models/${modelId}/tfjs/model.json` })).json());
+      check('/models/{id}/tfjs/model.json', 'get', 404, (await app.inject({ method: 'GET', url: '/models/model_missing/tfjs/model.json' })).json());
+      const imported = await app.inject({ method: 'POST', url: '/models', payload: exported.json() });
+      check('/models', 'post', 201, imported.json());
+      check('/models', 'post', 400, (await app.inject({ method: 'POST', url: '/models', payload: { weights: [] } })).json());
+      check('/models/{id}', 'get', 200, (await app.inject({ method: 'GET', url: `/models/${imported.json().id}` })).json());
+    });
   });
 });
 

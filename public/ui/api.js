@@ -66,28 +66,42 @@ function askForToken(rejected) {
   return asking;
 }
 
-// fetch() for the API: JSON body, bearer token, errors as ApiError. A 401 asks for the
-// token and retries.
-export async function api(path, { method = 'GET', body, signal } = {}) {
+// fetch() with the bearer token; a 401 asks for the token and retries. Errors as ApiError.
+async function authorized(path, { method = 'GET', headers = {}, body, signal } = {}) {
   for (;;) {
     const token = storedToken() ?? undefined;
-    const headers = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
     const response = await fetch(path, {
       method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: token ? { ...headers, authorization: `Bearer ${token}` } : headers,
+      body,
       signal,
     });
     if (response.status === 401) {
       await askForToken(token ?? null);
       continue;
     }
-    const data = await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(response.status, data);
-    return data;
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    return response;
   }
+}
+
+// The API with JSON in and out.
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await authorized(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  return response.json().catch(() => null);
+}
+
+// A file the API serves, as a Blob (downloads need the token too, so no plain link).
+export async function apiFile(path) {
+  return (await authorized(path)).blob();
+}
+
+// POSTs a file as it is, with its content type; the JSON answer.
+export async function apiUpload(path, file, contentType) {
+  const response = await authorized(path, { method: 'POST', headers: { accept: 'application/json', 'content-type': contentType }, body: file });
+  return response.json();
 }
 
 // ws(s):// address of a job's (or a sweep's) event stream; browsers cannot set headers on a

@@ -1,9 +1,9 @@
-// A finished model: pick it, then open any of four panels, each loaded on first opening:
-// a gallery of test images with true and predicted labels (mistakes highlighted), the
-// confusion matrix with per-class accuracy, the risk–coverage chart of abstaining, and the
-// ten weight vectors as heat maps.
+// A finished model: pick it, download it (ONNX, NPZ, JSON; TF.js by URL) or import one, then
+// open any of four panels, each loaded on first opening: a gallery of test images with true and
+// predicted labels (mistakes highlighted), the confusion matrix with per-class accuracy, the
+// risk–coverage chart of abstaining, and the ten weight vectors as heat maps.
 
-import { api } from './api.js';
+import { api, apiFile, apiUpload } from './api.js';
 import { $, count, el, guard, percent, plural } from './dom.js';
 import { drawDiverging, drawDivergingLegend, drawGrey } from './images.js';
 import { createRiskCoverage } from './risk-coverage.js';
@@ -32,6 +32,10 @@ export function createModelView() {
 
   function summary(model) {
     const m = model.metrics;
+    if (model.source === 'imported') {
+      return `${model.id}: imported from ${model.importedFrom === 'npz' ? 'an NPZ file' : 'a JSON model document'}. ` +
+        `Test acc ${percent(m.testAcc)}, measured at import.`;
+    }
     const h = model.hyperparameters;
     return `${model.id}: ${plural(h.epochs, 'epoch')}, lr ${h.lr}, batch ${h.batchSize}, seed ${h.seed}. ` +
       `Final epoch: train loss ${m.trainLoss.toFixed(3)}, train acc ${percent(m.trainAcc)}, test acc ${percent(m.testAcc)}.`;
@@ -42,8 +46,15 @@ export function createModelView() {
     $('delete-model').disabled = !current;
     select.replaceChildren(...models.map((model) =>
       el('option', { value: model.id, selected: model.id === current?.id },
-        `${new Date(model.createdAt).toLocaleString()} · test acc ${percent(model.metrics.testAcc)} · …${model.id.slice(-5)}`)));
+        `${new Date(model.createdAt).toLocaleString()} · test acc ${percent(model.metrics.testAcc)}` +
+        `${model.source === 'imported' ? ' · imported' : ''} · …${model.id.slice(-5)}`)));
     $('model-summary').textContent = current ? summary(current) : 'No trained model yet: train one first.';
+    for (const button of document.querySelectorAll('button.download')) button.disabled = !current;
+    $('tfjs-url').hidden = !current;
+    if (current) {
+      const url = new URL(`/models/${encodeURIComponent(current.id)}/tfjs/model.json`, location.href).href;
+      $('tfjs-code').textContent = `tf.loadLayersModel('${url}')`;
+    }
     for (const panel of Object.values(panels)) panel.classList.toggle('unavailable', !current);
   }
 
@@ -190,6 +201,44 @@ export function createModelView() {
     $('legend-max').textContent = `≥ +${limit.toFixed(3)}`;
     shown.weights = model.id;
   }
+
+  // --- files ---
+
+  // Downloads the chosen model in a format, named as the service names it.
+  async function download(format) {
+    if (!current) return;
+    const blob = await apiFile(`/models/${encodeURIComponent(current.id)}/export?format=${format}`);
+    const link = el('a', { href: URL.createObjectURL(blob), download: `${current.id}.${format}` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  }
+
+  // Imports a model file (a JSON model document or an NPZ of W and b) and shows the new model.
+  async function upload(file) {
+    const status = $('model-upload-status');
+    status.classList.remove('error');
+    status.textContent = `Importing ${file.name}…`;
+    const npz = /\.npz$/i.test(file.name);
+    try {
+      const model = await apiUpload('/models', file, npz ? 'application/zip' : 'application/json');
+      status.textContent = `Imported ${file.name} as …${model.id.slice(-5)}: test acc ${percent(model.metrics.testAcc)}.`;
+      await refresh(model.id);
+    } catch (error) {
+      status.classList.add('error');
+      status.textContent = `${file.name} was not imported: ${error.message}`;
+    }
+  }
+
+  for (const button of document.querySelectorAll('button.download')) {
+    button.addEventListener('click', guard(() => download(button.dataset.format)));
+  }
+  $('model-upload').addEventListener('change', guard(async (event) => {
+    const [file] = event.target.files;
+    event.target.value = '';
+    if (file) await upload(file);
+  }));
 
   drawDivergingLegend($('legend'));
   select.addEventListener('change', () => choose(select.value));

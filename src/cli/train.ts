@@ -1,12 +1,17 @@
-// The headless trainer: `npm run train -- --epochs 10 --lr 0.1 --batch-size 256 --seed 1 [--json] [--out model.json]
-// [--kernels simd|typescript] [--threads N]`. It trains on the service's own runtime (a worker
+// The headless trainer: `npm run train -- --epochs 10 --lr 0.1 --batch-size 256 --seed 1 [--json]
+// [--out model.json|model.onnx|model.npz] [--kernels simd|typescript] [--threads N]`. It trains on the service's own runtime (a worker
 // thread with its SIMD team), so a seed gives the same bits here as through the API.
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { z } from 'zod';
-import { defaultHyperparameters, type EpochMetrics } from '../engine/train.js';
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import type { Parameters } from '../engine/softmax-regression.js';
+import { defaultHyperparameters, type EpochMetrics, type Hyperparameters } from '../engine/train.js';
+import { modelToNpz } from '../formats/model-npz.js';
+import { modelToOnnx } from '../formats/onnx/model-onnx.js';
 import { createLocalRuntime } from '../runtime/local-runtime.js';
 import { hyperparametersInputSchema } from '../schemas/training.js';
 
@@ -31,7 +36,9 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`usage: npm run train -- [--epochs N] [--lr X] [--batch-size N] [--init-std X] [--momentum X]
                         [--weight-decay X] [--seed N] [--kernels simd|typescript] [--threads N]
-                        [--json] [--out model.json] [--data DIR]
+                        [--json] [--out model.json|model.onnx|model.npz] [--data DIR]
+--out writes the model in the format its extension names: the model document POST /models imports,
+an ONNX graph (images FP32 [N,784] in 0..255 → probabilities, label), or NumPy arrays W and b.
 defaults: ${JSON.stringify(defaultHyperparameters)}, SIMD kernels on all ${os.availableParallelism()} cores`);
   process.exit(0);
 }
@@ -46,9 +53,17 @@ const parsed = hyperparametersInputSchema(Number.MAX_SAFE_INTEGER).safeParse({
   weightDecay: number(values['weight-decay']),
   seed: number(values.seed),
 });
+const outExtensions = ['.json', '.onnx', '.npz'] as const;
 const engine = z
-  .object({ kernels: z.enum(['simd', 'typescript']), threads: z.number().int().min(1).max(64).optional() })
-  .safeParse({ kernels: values.kernels, threads: number(values.threads) });
+  .object({
+    kernels: z.enum(['simd', 'typescript']),
+    threads: z.number().int().min(1).max(64).optional(),
+    out: z
+      .string()
+      .refine((file) => (outExtensions as readonly string[]).includes(path.extname(file).toLowerCase()), `must end in ${outExtensions.join(', ')}`)
+      .optional(),
+  })
+  .safeParse({ kernels: values.kernels, threads: number(values.threads), out: values.out });
 if (!parsed.success || !engine.success) {
   console.error(`invalid arguments:\n${z.prettifyError((parsed.error ?? engine.error)!)}`);
   process.exit(2);
@@ -99,14 +114,23 @@ if (outcome.kind !== 'completed') {
   process.exit(1);
 }
 if (values.out) {
-  const model = {
-    hyperparameters,
-    metrics: outcome.metrics,
-    dataset: 'fashion-mnist',
-    createdAt: new Date().toISOString(),
-    weights: Array.from(outcome.weights),
-    bias: Array.from(outcome.bias),
-  };
-  await writeFile(values.out, JSON.stringify(model));
+  await writeFile(values.out, await modelFile(values.out, { weights: outcome.weights, bias: outcome.bias }, hyperparameters, outcome.metrics));
   if (!values.json) console.log(`model written to ${values.out}`);
+}
+
+// The trained model in the format `file`'s extension names.
+async function modelFile(file: string, params: Parameters, hyperparameters: Hyperparameters, metrics: EpochMetrics[]): Promise<Uint8Array | string> {
+  const extension = path.extname(file).toLowerCase();
+  if (extension === '.onnx') return modelToOnnx(params, `npm run train with ${JSON.stringify(hyperparameters)}`);
+  if (extension === '.npz') return modelToNpz(params);
+  const document = {
+    hyperparameters,
+    metrics,
+    dataset: 'fashion-mnist',
+    classNames: CLASS_NAMES,
+    createdAt: new Date().toISOString(),
+    weights: Array.from(params.weights),
+    bias: Array.from(params.bias),
+  };
+  return JSON.stringify(document);
 }

@@ -168,8 +168,13 @@ export class JobManager implements JobsService {
     if (!finishedStatuses.includes(job.status)) {
       throw new ApiError('JOB_NOT_FINISHED', `job ${id} is ${job.status}; cancel it first (POST /jobs/${id}/cancel), then delete it`);
     }
-    this.jobs.delete(id);
-    await Promise.all([this.options.store.remove('jobs', id), this.options.store.remove('checkpoints', id)]);
+    await this.forget(job);
+  }
+
+  // Gone from the lists at once; its files follow.
+  private async forget(job: Job): Promise<void> {
+    this.jobs.delete(job.id);
+    await Promise.all([this.options.store.remove('jobs', job.id), this.options.store.remove('checkpoints', job.id)]);
   }
 
   // Refuses new jobs; running jobs finish their epoch, write its checkpoint and return to
@@ -190,11 +195,12 @@ export class JobManager implements JobsService {
     await this.options.store.flush();
   }
 
-  // Deletes the finished jobs the retention policy no longer keeps.
+  // Deletes the finished jobs the retention policy no longer keeps. They leave the lists before
+  // the first await, so that no client sees more finished jobs than the policy keeps.
   async prune(now = Date.now()): Promise<number> {
     const finished = [...this.jobs.values()].filter((job) => finishedStatuses.includes(job.status));
     const dropped = expired(finished, this.options.retention, (job) => job.finishedAt ?? job.createdAt, now);
-    for (const job of dropped) await this.delete(job.id);
+    await Promise.all(dropped.map((job) => this.forget(job)));
     if (dropped.length > 0) this.options.log.info({ deleted: dropped.length }, 'finished jobs deleted by the retention policy');
     return dropped.length;
   }
@@ -255,9 +261,13 @@ export class JobManager implements JobsService {
   private async finish(job: Job, status: JobStatus, changes: TransitionChanges = {}): Promise<void> {
     this.checkpoints.delete(job.id);
     await this.options.store.remove('checkpoints', job.id).catch(() => undefined);
-    await this.apply(job, status, changes).catch((error: Error) =>
+    // The retention policy applies in the same turn as the status change: a client that sees
+    // this job finished never lists one job more than MAX_FINISHED_JOBS.
+    const saved = this.apply(job, status, changes).catch((error: Error) =>
       this.options.log.error({ jobId: job.id, err: error }, 'could not save the finished job record'));
+    const pruned = this.prune();
+    await saved;
     this.options.log.info({ jobId: job.id, status, modelId: job.modelId, metrics: job.metrics.at(-1) }, 'job finished');
-    await this.prune();
+    await pruned;
   }
 }

@@ -1,18 +1,22 @@
+import { z } from 'zod';
 import { CLASS_COUNT, IMAGE_SIZE, type Parameters } from '../engine/softmax-regression.js';
-import { modelSummarySchema, type Model, type ModelSummary } from '../schemas/models.js';
+import { modelSummarySchema, modelSummarySchemas, type Model, type ModelSummary, type NewModelSummary } from '../schemas/models.js';
 import { encodeFloats, storedFloatsSchema } from '../store/floats.js';
 import { expired, type Retention } from '../retention.js';
 import type { StateStore } from '../store/state-store.js';
 
 // On disk: the summary plus W and b as base64 float32 of exact lengths (exact, and a quarter
 // of the JSON size); a file that does not decode to 7840 + 10 finite values is never loaded.
-const storedModelSchema = modelSummarySchema
-  .extend({ weights: storedFloatsSchema(IMAGE_SIZE * CLASS_COUNT), bias: storedFloatsSchema(CLASS_COUNT) })
-  .strict();
+const storedParameters = { weights: storedFloatsSchema(IMAGE_SIZE * CLASS_COUNT), bias: storedFloatsSchema(CLASS_COUNT) };
+const [trainedSummarySchema, importedSummarySchema] = modelSummarySchemas;
+const storedModelSchema = z.discriminatedUnion('source', [
+  trainedSummarySchema.extend(storedParameters).strict(),
+  importedSummarySchema.extend(storedParameters).strict(),
+]);
 
 export interface ModelRegistry {
   // Rejects with a StorageError when the model could not be written; it is then not registered.
-  add(summary: ModelSummary, params: Parameters): Promise<void>;
+  add(summary: NewModelSummary, params: Parameters): Promise<void>;
   get(id: string): ModelSummary | undefined;
   parameters(id: string): Parameters | undefined;
   full(id: string): Model | undefined;
@@ -48,7 +52,8 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
   let sorted: ModelSummary[] | undefined;
   const ordered = () => (sorted ??= [...summaries.values()].sort(newestFirst));
   const registry: ModelRegistry = {
-    async add(summary, params) {
+    async add(newSummary, params) {
+      const summary = modelSummarySchema.parse(newSummary);
       await store.put('models', summary.id, { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) });
       summaries.set(summary.id, summary);
       parameters.set(summary.id, params);

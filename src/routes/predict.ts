@@ -1,43 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { argmaxRow } from '../engine/ops/argmax.js';
-import { imageProbabilities, type Parameters } from '../engine/softmax-regression.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { decodeImage, decodePngBody, mapDecodedImages, pngBodyLengthError, type ImageInput } from '../images/decode-image.js';
 import { endingOnItsTurn } from '../images/slice-queue.js';
+import { predictImage, type Prediction } from '../models/prediction.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
-import { minConfidenceSchema, predictBodySchema, predictResponseSchema, type PredictResponse } from '../schemas/predict.js';
-
-type Prediction = PredictResponse['predictions'][number];
+import { minConfidenceSchema, predictBodySchema, predictResponseSchema } from '../schemas/predict.js';
 
 // Bodies above this (about 25 flat images; parsing one takes ~0.3 ms) are parsed on their turn.
 const LARGE_BODY_BYTES = 64 * 1024;
 const pngContentType = /^\s*image\/png\s*(;|$)/i;
-
-// One image's pixels → its label and probabilities, and its k most likely classes if asked. (A
-// module function: a named closure per request costs a little under tsx, which names it.)
-function predict(params: Parameters, pixels: ArrayLike<number>, topK: number | undefined, minConfidence: number | undefined): Prediction {
-  const probabilities = imageProbabilities(params, pixels);
-  const label = argmaxRow(probabilities);
-  const prediction: Prediction = { label, className: CLASS_NAMES[label], probabilities };
-  // Exercise 4: below the threshold the service abstains rather than guess (the probabilities stay).
-  if (minConfidence !== undefined) {
-    prediction.abstained = probabilities[label] < minConfidence;
-    if (prediction.abstained) {
-      prediction.label = null;
-      prediction.className = null;
-    }
-  }
-  if (topK !== undefined) {
-    prediction.top = probabilities
-      .map((probability, c) => ({ label: c, className: CLASS_NAMES[c], probability }))
-      .sort((a, b) => b.probability - a.probability || a.label - b.label)
-      .slice(0, topK);
-  }
-  return prediction;
-}
 
 const predictQuerySchema = z
   .object({
@@ -113,14 +86,14 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
 
     let predictions: Prediction[];
     if (rawPng) {
-      predictions = [predict(params, decodePngBody(request.body as unknown as Buffer), options.topK, options.minConfidence)];
+      predictions = [predictImage(params, decodePngBody(request.body as unknown as Buffer), options.topK, options.minConfidence)];
     } else {
       // One image (most requests) is answered at once, without an await; more are decoded and
       // classified in slices that let the event loop turn (1000 PNGs take 0.2–0.4 s).
       const images = request.body.images as ImageInput[];
       predictions = images.length === 1
-        ? [predict(params, decodeImage(images[0], 0), options.topK, options.minConfidence)]
-        : await mapDecodedImages(images, (pixels) => predict(params, pixels, options.topK, options.minConfidence));
+        ? [predictImage(params, decodeImage(images[0], 0), options.topK, options.minConfidence)]
+        : await mapDecodedImages(images, (pixels) => predictImage(params, pixels, options.topK, options.minConfidence));
     }
     app.metrics.predictions.inc(predictions.length);
     return { model: modelId, predictions };

@@ -93,10 +93,14 @@ function unknownKeys(shape: core.$ZodShape, value: Record<string, unknown>, path
 // Elements first, then the array's own size checks, as zod does; an array longer than its
 // maximum is reported by its length alone (zod does the same) so its elements are never visited.
 function walkArray(schema: Schema, def: core.$ZodArrayDef, value: unknown[], path: PropertyKey[], found: FoundIssues, limit: number): void {
+  // Elements that may be anything cannot fail, nor can an array of them without checks of its
+  // own: a /v2 tensor's 784,000 elements are not visited one by one (zod's parse would).
+  const anything = ['unknown', 'any'].includes(def.element._zod.def.type);
+  if (anything && !def.checks?.length) return;
   const sizeOnly = sizeChecks(schema);
   const maximum = largestAllowed(def);
   if (value.length > maximum) return leaf(sizeOnly, value, path, found, limit);
-  for (let i = 0; i < value.length; i++) {
+  for (let i = 0; !anything && i < value.length; i++) {
     walk(def.element, value[i], [...path, i], found, limit);
     if (!found.complete) return;
   }

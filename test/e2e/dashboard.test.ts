@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
+import { modelToNpz } from '../../src/formats/model-npz.js';
 import { encodePng } from '../../src/images/decode-png.js';
 import { sharedDataset, testApp } from '../helpers/app.js';
 
@@ -264,6 +265,52 @@ describe('the dashboard in Chromium', () => {
     await context.close();
   }, 120_000);
 
+  it('downloads the chosen model as ONNX, NPZ and JSON, and imports model files, naming what is wrong with a bad one', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(base);
+    await page.waitForSelector('#model-select option >> nth=1', { state: 'attached' });
+    const modelId = await page.inputValue('#model-select');
+    expect(await page.textContent('#tfjs-code')).toBe(`tf.loadLayersModel('${base}/models/${modelId}/tfjs/model.json')`);
+
+    // Each button saves the file the API exports, under the model's name.
+    for (const format of ['onnx', 'npz', 'json']) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#download-${format}`)]);
+      expect(download.suggestedFilename()).toBe(`${modelId}.${format}`);
+      const saved = await readFile((await download.path())!);
+      const served = (await app.inject({ method: 'GET', url: `/models/${modelId}/export?format=${format}` })).rawPayload;
+      expect(saved.equals(served), format).toBe(true);
+    }
+
+    // An NPZ and a JSON document upload as new models, which the picker then shows.
+    const npz = (await app.inject({ method: 'GET', url: `/models/${modelId}/export?format=npz` })).rawPayload;
+    const modelsBefore = await page.locator('#model-select option').count();
+    await page.setInputFiles('#model-upload', { name: 'chapter-model.npz', mimeType: 'application/zip', buffer: npz });
+    await page.waitForSelector('#model-upload-status:has-text("Imported chapter-model.npz")');
+    await expect.poll(() => page.locator('#model-select option').count()).toBe(modelsBefore + 1);
+    const newest = (await app.inject({ method: 'GET', url: '/models' })).json().models[0];
+    expect(newest).toMatchObject({ source: 'imported', importedFrom: 'npz' });
+    expect(await page.inputValue('#model-select')).toBe(newest.id);
+    expect(await page.textContent('#model-summary')).toMatch(/imported from an NPZ file\. Test acc \d+\.\d%, measured at import/);
+    const document = (await app.inject({ method: 'GET', url: `/models/${modelId}` })).rawPayload;
+    await page.setInputFiles('#model-upload', { name: 'model.json', mimeType: 'application/json', buffer: document });
+    await page.waitForSelector('#model-upload-status:has-text("Imported model.json")');
+    expect((await app.inject({ method: 'GET', url: '/models' })).json().models[0]).toMatchObject({ source: 'imported', importedFrom: 'json' });
+
+    // A broken file is refused with the API's reason, and nothing is added.
+    const before = errors.length;
+    const count = await page.locator('#model-select option').count();
+    await page.setInputFiles('#model-upload', { name: 'broken.npz', mimeType: 'application/zip', buffer: npz.subarray(0, 1000) });
+    await page.waitForSelector('#model-upload-status.error');
+    expect(await page.textContent('#model-upload-status')).toMatch(/^broken\.npz was not imported: the NPZ file is not a readable zip archive/);
+    expect(await page.locator('#model-select option').count()).toBe(count);
+    expectOnlyRefusals(errors, before, 400);
+    await screenshot(page, 'dashboard-model-files.png');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
   it('deletes a finished job and a model, after asking, and shows what is left', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -381,8 +428,8 @@ describe('the dashboard with API_TOKEN set', () => {
     await app?.close();
   });
 
-  it('asks for the token, keeps it in sessionStorage only, and then works, the WebSocket stream included', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+  it('asks for the token, keeps it in sessionStorage only, and then works, the WebSocket stream and model files included', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 800 }, acceptDownloads: true });
     const page = await context.newPage();
     const errors = collectErrors(page);
     await page.goto(base);
@@ -417,6 +464,16 @@ describe('the dashboard with API_TOKEN set', () => {
     await page.waitForSelector('#job-status.status-cancelled');
     await page.waitForSelector('#cancel-job', { state: 'hidden' });
     expect(await page.textContent('#progress-label')).toMatch(/^Cancelled after \d+ of 500 epochs$/);
+
+    // Model files with the token: an upload, then a download (fetched with the token, not a plain link).
+    const npz = await modelToNpz({ weights: new Float32Array(IMAGE_SIZE * 10).map((_, i) => ((i % 7) - 3) / 100), bias: new Float32Array(10).fill(0.1) });
+    await page.setInputFiles('#model-upload', { name: 'notebook.npz', mimeType: 'application/zip', buffer: npz });
+    await page.waitForSelector('#model-upload-status:has-text("Imported notebook.npz")');
+    const modelId = (await app.inject({ method: 'GET', url: '/models', headers: { authorization: `Bearer ${TOKEN}` } })).json().models[0].id;
+    await expect.poll(() => page.inputValue('#model-select')).toBe(modelId);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-npz')]);
+    expect(download.suggestedFilename()).toBe(`${modelId}.npz`);
+    expect((await readFile((await download.path())!)).equals(npz)).toBe(true);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);

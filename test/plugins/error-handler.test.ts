@@ -53,3 +53,37 @@ describe('errors of the dashboard\'s static files', () => {
     expect((await app.inject({ method: 'GET', url: '/ui/icon.svg' })).headers['content-type']).toContain('image/svg+xml');
   });
 });
+
+// Fastify answers these before any route or hook, in a shape of its own that repeated the URL.
+describe('URLs the router cannot route', () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    app = await testApp({}, { waitForWorkers: false });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => app.close());
+
+  it('a path that is not valid percent-encoding: 400 INVALID_URL, naming no part of the URL, with a request id', async () => {
+    const response = await app.inject({ method: 'GET', url: '/jobs/%zz?token=secret-in-the-url', headers: { 'x-request-id': 'bad-url-1' } });
+    expect(expectTabled(response, 'INVALID_URL').message).toBe("the URL's path is not valid percent-encoding");
+    expect(response.body).not.toMatch(/secret|zz/);
+    expect(response.headers['x-request-id']).toBe('bad-url-1');
+    expect(expectTabled(await rawGet(base, '/models/%/export?format=onnx'), 'INVALID_URL').message).toMatch(/percent-encoding/);
+  });
+
+  it('a path segment over 500 characters: 414 URI_TOO_LONG', async () => {
+    const response = await app.inject({ method: 'GET', url: `/models/${'x'.repeat(501)}` });
+    expect(expectTabled(response, 'URI_TOO_LONG').message).toMatch(/longer than 500 characters/);
+    expect(response.body).not.toMatch(/xxxx/);
+  });
+
+  it('under /v2, in the Open Inference Protocol\'s shape', async () => {
+    const invalid = await app.inject({ method: 'GET', url: '/v2/models/%/ready' });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json()).toEqual({ error: "the URL's path is not valid percent-encoding" });
+    const long = await app.inject({ method: 'POST', url: `/v2/models/${'x'.repeat(501)}/infer`, payload: {} });
+    expect(long.statusCode).toBe(414);
+    expect(Object.keys(long.json())).toEqual(['error']);
+  });
+});

@@ -1,5 +1,5 @@
-// GET /sweeps/:id/events: every member's messages in one WebSocket, tagged with the member's
-// job id, replayed then live, ending once every member has ended.
+// GET /sweeps/:id/events: every member's messages in one WebSocket (or as Server-Sent Events),
+// tagged with the member's job id, replayed then live, ending once every member has ended.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -80,6 +80,40 @@ describe('GET /sweeps/:id/events', () => {
     const settled = (list: Message[]) => list.filter((m) => m.type === 'epoch' || m.type === 'baseline').map((m) => [m.jobId, m.metrics]);
     expect(settled(messages)).toEqual(expect.arrayContaining(settled(live.messages)));
     expect(settled(messages)).toHaveLength(settled(live.messages).length);
+  }, 120_000);
+
+  // Server-Sent Events: the same messages as data frames, the stream ending after sweep-end.
+  // The answer's headers come once the server has replayed and subscribed: what follows is live.
+  const openEventStream = (sweepId: string, extra: Record<string, string> = {}) =>
+    fetch(`${base.replace('ws', 'http')}/sweeps/${sweepId}/events`, { headers: { ...headers, accept: 'text/event-stream', ...extra } });
+  const readEventStream = async (response: Response) => {
+    const text = await response.text();
+    const frames = text.split('\n\n').filter((frame) => /^(id|data): /m.test(frame));
+    return { text, frames, messages: frames.map((frame) => JSON.parse(frame.match(/^data: (.*)$/m)![1]) as Message) };
+  };
+
+  it('streams the same messages as Server-Sent Events, live, ending after sweep-end (id sweep-end), and 204 to a client that has it', async () => {
+    const blocker = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 1000 }, headers })).json();
+    const sweep = (await app.inject({ method: 'POST', url: '/sweeps', payload: { base: { epochs: 2 }, grid: { lr: [0.05, 0.1] } }, headers })).json();
+    const members: string[] = sweep.members.map((m: { jobId: string }) => m.jobId);
+    const response = await openEventStream(sweep.id);
+    expect(response.status).toBe(200);
+    await app.inject({ method: 'POST', url: `/jobs/${blocker.id}/cancel`, headers });
+    const { text, frames, messages } = await readEventStream(response);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(text).toMatch(/^retry: 1000\n: events of sweep /);
+    expect(frames.at(-1)).toMatch(/^id: sweep-end\ndata: /);
+    expect(frames.slice(0, -1).every((frame) => frame.startsWith('data: '))).toBe(true);
+    expect(messages.at(-1)).toMatchObject({ type: 'sweep-end', sweep: { id: sweep.id, status: 'finished', counts: { succeeded: 2 } } });
+    for (const jobId of members) {
+      expect(story(messages, jobId)).toEqual(['status:queued', 'status:running', 'baseline', 'epoch', 'epoch', 'status:succeeded', 'end']);
+    }
+    // A replay over WebSocket tells the same settled story, and a client with the end gets 204.
+    const replayed = await watch(`${base}/sweeps/${sweep.id}/events?token=${token}`);
+    const settled = (list: Message[]) => list.filter((m) => m.type === 'epoch' || m.type === 'baseline').map((m) => [m.jobId, m.metrics]);
+    expect(settled(messages)).toEqual(expect.arrayContaining(settled(replayed.messages)));
+    expect(settled(messages)).toHaveLength(settled(replayed.messages).length);
+    expect((await openEventStream(sweep.id, { 'last-event-id': 'sweep-end' })).status).toBe(204);
   }, 120_000);
 
   it('refuses an unknown sweep with 404 and a missing token with 401, before the upgrade', async () => {

@@ -79,13 +79,21 @@ export function storeContract(name: string, open: (options: StateStoreOptions) =
       const registry = await openModelRegistry(store, { maxCount: 2, maxAgeMs: 0 });
       const weights = new Float32Array(7840).map((_, i) => Math.fround(i / 7840));
       const summary = {
-        id: 'model_0abc', jobId: job.id, dataset: 'fashion-mnist' as const, createdAt: new Date().toISOString(),
+        id: 'model_0abc', source: 'trained' as const, jobId: job.id, dataset: 'fashion-mnist' as const, createdAt: new Date().toISOString(),
         hyperparameters: job.hyperparameters, metrics: epochMetrics(3), classNames: new Array(10).fill('c'),
       };
       await registry.add(summary, { weights, bias: new Float32Array(10).fill(0.5) });
+      // And one imported with POST /models: no job, no hyperparameters, its test accuracy alone.
+      const imported = {
+        id: 'model_1abc', source: 'imported' as const, jobId: null, importedFrom: 'npz' as const, dataset: 'fashion-mnist' as const,
+        createdAt: new Date().toISOString(), hyperparameters: null, metrics: { testAcc: 0.8 }, classNames: new Array(10).fill('c'),
+      };
+      await registry.add(imported, { weights: weights.map((w) => -w), bias: new Float32Array(10) });
       const reopened = await openModelRegistry(store, { maxCount: 2, maxAgeMs: 0 });
       expect(reopened.get('model_0abc')).toEqual(summary);
       expect(reopened.parameters('model_0abc')!.weights).toEqual(weights);
+      expect(reopened.get('model_1abc')).toEqual(imported);
+      expect(reopened.parameters('model_1abc')!.weights).toEqual(weights.map((w) => -w));
     });
   });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { listQuerySchema } from '../../src/schemas/jobs.js';
 import { hyperparametersInputSchema } from '../../src/schemas/training.js';
 import { predictBodySchema } from '../../src/schemas/predict.js';
+import { v2InferenceRequestSchema } from '../../src/schemas/v2.js';
 import { findIssues } from '../../src/validation/bounded-issues.js';
 
 const predictBody = predictBodySchema(4);
@@ -34,11 +35,30 @@ const jobLike = fc.oneof(
   fc.constant(undefined),
 );
 
+const v2Like = fc.oneof(
+  fc.record(
+    {
+      id: fc.oneof(fc.string({ maxLength: 3 }), fc.integer()),
+      inputs: fc.array(
+        fc.record(
+          { name: fc.constantFrom('images', 7), shape: fc.oneof(fc.array(fc.integer({ min: -1, max: 784 }), { maxLength: 4 }), fc.string()), datatype: fc.constantFrom('UINT8', 'FP32', null), data: fc.oneof(fc.array(pixel, { maxLength: 5 }), fc.jsonValue()) },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 3 },
+      ),
+      outputs: fc.array(fc.record({ name: fc.constantFrom('label', 3), parameters: fc.jsonValue() }, { requiredKeys: [] }), { maxLength: 2 }),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.jsonValue(),
+);
+
 describe('findIssues', () => {
   it('finds exactly the issues zod finds, in zod\'s order and words, when there are fewer than the limit', () => {
     const cases: Array<[z.ZodType, fc.Arbitrary<unknown>]> = [
       [predictBody, predictLike],
       [hyperparametersInputSchema(1000), jobLike],
+      [v2InferenceRequestSchema, v2Like],
       [listQuerySchema, fc.record({ limit: fc.constantFrom('0', '20', '101', 'x', '1.5'), cursor: fc.string({ maxLength: 3 }) }, { requiredKeys: [] })],
     ];
     let failing = 0;
@@ -52,7 +72,7 @@ describe('findIssues', () => {
         { numRuns: 300, endOnFailure: true },
       );
     }
-    expect(failing).toBeGreaterThan(500); // most generated values are wrong somewhere
+    expect(failing).toBeGreaterThan(700); // most generated values are wrong somewhere
   });
 
   it('stops at the limit without looking at the rest of the input', () => {
@@ -69,6 +89,21 @@ describe('findIssues', () => {
     expect(found.issues).toHaveLength(1000);
     expect(found.issues[999]).toEqual({ path: ['images', 1, 215], message: 'Too small: expected number to be >=0' });
     expect([...visited]).toEqual([0, 1]); // zod's own parse reads all 1,000 images
+  });
+
+  // A /v2 tensor's data is an array of anything (the route reads the elements): a body refused
+  // for another field is not walked element by element (784,000 of them took 560 ms).
+  it('does not visit the elements of an array that takes anything', () => {
+    const visited = new Set<number>();
+    const data = new Proxy(new Array(784_000).fill(1), {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) visited.add(Number(key));
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const found = findIssues(v2InferenceRequestSchema, { inputs: [{ name: 'images', shape: '1000,784', datatype: 'UINT8', data }] }, 1000);
+    expect(found.issues).toEqual([{ path: ['inputs', 0, 'shape'], message: 'Invalid input: expected array, received string' }]);
+    expect(visited.size).toBe(0);
   });
 
   it('names 20 of many unknown keys in one issue, and says there are more', () => {
