@@ -148,7 +148,8 @@ console.log('\nnpm run train -- --epochs 10 --seed N --json, next to the API job
 const cliRuns = [];
 for (let i = 0; i < repeats; i++) {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', '--epochs', '10', '--seed', String(i + 1), '--json']);
-  cliRuns.push(stdout.trim().split('\n').map((line) => JSON.parse(line) as EpochMetrics));
+  // Its first line is the untrained baseline (epoch 0), which the jobs' metrics keep apart.
+  cliRuns.push(stdout.trim().split('\n').map((line) => JSON.parse(line) as EpochMetrics).filter((metrics) => metrics.epoch > 0));
 }
 const epochSeconds = (runs: EpochMetrics[][]) => median(runs.flatMap((metrics) => metrics.slice(1).map((m) => m.seconds)));
 const apiEpoch = epochSeconds(jobs.map((job) => job.metrics));
