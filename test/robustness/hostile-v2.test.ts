@@ -43,6 +43,10 @@ async function hostileRequests(): Promise<Hostile[]> {
 const COPIES = 10;
 const REFUSAL_CPU_MS = 100;
 const TURN_CPU_MS = 150;
+// Under the flood one turn of the event loop serves every socket that is ready at once (several
+// bodies parsed in one poll phase), so its longest turn is a sum: 59–100 ms on Node 20, 170 ms
+// once on Node 24 in CI. Before the fix a single refusal took 330 ms and the flood's turn 410 ms.
+const FLOOD_TURN_CPU_MS = 300;
 
 describe('hostile and largest /v2 inference requests', () => {
   let app: FastifyInstance;
@@ -98,7 +102,7 @@ describe('hostile and largest /v2 inference requests', () => {
 
   // The client's own work (sending prepared buffers, parsing answers) runs on this thread too and
   // counts in its turns: the bound can only be harder to meet.
-  it(`ten of each at once on a real port: every answer right, /healthz always answering, no turn over ${TURN_CPU_MS} ms of CPU`, async () => {
+  it(`ten of each at once on a real port: every answer right, /healthz always answering, no turn over ${FLOOD_TURN_CPU_MS} ms of CPU`, async () => {
     const prober = await startProber(`${base}/healthz`);
     const probe = startTurnProbe();
     const floodStart = now();
@@ -130,7 +134,7 @@ describe('hostile and largest /v2 inference requests', () => {
     }
     expect(latencies.length).toBeGreaterThanOrEqual(50);
     expect(during.filter((sample) => sample.status !== 200)).toEqual([]);
-    expect(longestTurnMs).toBeLessThan(TURN_CPU_MS);
+    expect(longestTurnMs).toBeLessThan(FLOOD_TURN_CPU_MS);
   }, 180_000);
 });
 
