@@ -16,7 +16,7 @@ import { clusterKeys, QUEUE_NAME } from './keys.js';
 import { noTrainingRuntime } from './no-training.js';
 import { connectRedis, whenReady } from './redis-connection.js';
 import { RedisJobs } from './redis-jobs.js';
-import { shareModels } from './shared-models.js';
+import { readModelsThrough, shareModels } from './shared-models.js';
 import { streamFollower, type StreamFollower } from './stream-follower.js';
 import { startTrainingWorker } from './training-worker.js';
 
@@ -59,6 +59,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
   });
   const models = shareModels(await openModelRegistry(store, options.modelRetention), redis, subscriber, keys.modelsChannel, log);
   await subscriber.subscribe(keys.modelsChannel);
+  if (serves) readModelsThrough(app, models);
 
   const records = jobRecords(redis, keys, cluster.eventRetentionSeconds);
   let queue: Queue | undefined;

@@ -1,9 +1,17 @@
 // Models trained on any worker, served by every replica: each process keeps every model in memory
 // (so /predict never waits on Redis) and hears of every model added or removed elsewhere over
-// pub/sub, within milliseconds; after a lost connection it reads them all again.
+// pub/sub, within milliseconds. Pub/sub forgets what is published while a subscriber is away, so
+// each time the subscription is back the models are all read again; and a request naming a model
+// this process has not heard of yet (a client saw the job end on another replica a moment ago)
+// reads that one model from Redis before it is answered.
+import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { BaseLogger } from 'pino';
 import type { ModelRegistry } from '../models/model-registry.js';
+
+// How long a request naming an unknown model waits for Redis before it is answered 404.
+const READ_THROUGH_MS = 1_000;
+const MODEL_ID = /^model_[a-z0-9]+$/;
 
 export function shareModels(registry: ModelRegistry, publisher: Redis, subscriber: Redis, channel: string, log: Pick<BaseLogger, 'warn'>): ModelRegistry {
   const announce = (message: string) =>
@@ -18,11 +26,19 @@ export function shareModels(registry: ModelRegistry, publisher: Redis, subscribe
     const [, id] = message.split(' ');
     if (id) void sync(id);
   });
-  // Whatever was announced while the connection was down is read again once it is back.
-  let connectedBefore = false;
+  // After a lost connection: subscribed again first (a command on this connection is answered
+  // only once the subscription before it is in place), then everything read again, so a model
+  // added at any moment is either read or announced to us.
+  let lost = false;
+  subscriber.on('close', () => {
+    lost = true;
+  });
   subscriber.on('ready', () => {
-    if (connectedBefore) void sync();
-    connectedBefore = true;
+    if (!lost) return;
+    lost = false;
+    void subscriber.subscribe(channel)
+      .then(() => sync())
+      .catch((error: Error) => log.warn({ err: error }, 'could not subscribe to model changes again'));
   });
   return {
     ...registry,
@@ -31,4 +47,21 @@ export function shareModels(registry: ModelRegistry, publisher: Redis, subscribe
       await announce(`added ${summary.id}`);
     },
   };
+}
+
+// Every model id a request names (path, query or JSON body) that this process does not know is read
+// from the shared store before the route sees the request, within READ_THROUGH_MS.
+export function readModelsThrough(app: FastifyInstance, models: ModelRegistry): void {
+  app.addHook('preHandler', async (request) => {
+    const params = request.params as Record<string, unknown> | undefined;
+    const query = request.query as Record<string, unknown> | undefined;
+    const body = request.body as Record<string, unknown> | undefined;
+    const named = [params?.id, params?.name, params?.version, query?.model, typeof body === 'object' && body !== null && !Buffer.isBuffer(body) ? body.model : undefined];
+    const unknown = [...new Set(named.filter((id): id is string => typeof id === 'string' && MODEL_ID.test(id) && !models.get(id)))];
+    if (unknown.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, READ_THROUGH_MS)));
+    await Promise.race([Promise.all(unknown.map((id) => models.sync(id))).catch(() => undefined), patience]);
+    clearTimeout(timer);
+  });
 }

@@ -7,6 +7,9 @@ import { heldApp } from '../helpers/app.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { comparable, freshPrefix, replica, watch } from './cluster-helpers.js';
 import type { JobEvent } from '../../src/schemas/jobs.js';
+import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
+import { openModelRegistry } from '../../src/models/model-registry.js';
+import { openRedisStore } from '../../src/store/redis-store.js';
 
 let redis: RedisServer;
 const apps: FastifyInstance[] = [];
@@ -135,6 +138,44 @@ describe('replicas on Redis', () => {
     expect(live.map(({ position, event }) => [position, JSON.stringify(event)])).toEqual(stream.slice(firstLive).map(([entryId, fields]) => [entryId, fields[1]]));
     const epochs = received.filter(({ event }) => event.type === 'epoch').map(({ event }) => (event as { metrics: { epoch: number } }).metrics.epoch);
     expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
+  });
+
+  it('serve a model whose announcement they missed: by id at once, and in the list once their subscription is back', async () => {
+    const prefix = freshPrefix();
+    const a = await open(replica(redis, prefix, 'api'));
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    try {
+      // Stored as a worker stores a model, but nobody is told: as if A was away when it was announced.
+      const store = openRedisStore(client, { prefix, onInvalid: () => undefined });
+      const silent = await openModelRegistry(store, { maxCount: 10, maxAgeMs: 0 });
+      const weights = Float32Array.from({ length: 7840 }, (_, i) => ((i % 10) - 4.5) / 100);
+      const id = 'model_missed1';
+      await silent.add({
+        id, source: 'imported', jobId: null, importedFrom: 'json', dataset: 'fashion-mnist', createdAt: new Date().toISOString(),
+        hyperparameters: null, metrics: { testAcc: 0.1 }, classNames: [...CLASS_NAMES],
+      }, { weights, bias: new Float32Array(10) });
+      const listed = async () => (await a.inject({ method: 'GET', url: '/models' })).json().models.map((model: { id: string }) => model.id);
+      expect(await listed()).toEqual([]);
+      // Named by a request: read from Redis before it is answered.
+      const predicted = await a.inject({ method: 'POST', url: '/predict', payload: { images: [new Array(784).fill(255)], model: id } });
+      expect(predicted.statusCode).toBe(200);
+      expect(predicted.json().predictions[0].label).toBe(9);
+      expect((await a.inject({ method: 'GET', url: `/models/${id}` })).json().weights).toEqual(Array.from(weights));
+      expect((await a.inject({ method: 'GET', url: '/models/model_neverstored' })).statusCode).toBe(404);
+
+      const second = 'model_missed2';
+      await silent.add({
+        id: second, source: 'imported', jobId: null, importedFrom: 'npz', dataset: 'fashion-mnist', createdAt: new Date().toISOString(),
+        hyperparameters: null, metrics: { testAcc: 0.1 }, classNames: [...CLASS_NAMES],
+      }, { weights, bias: new Float32Array(10) });
+      expect(await listed()).toEqual([id]);
+      // The subscription drops (Redis restarted, a network blip): once it is back, A reads every model again.
+      expect(await client.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
+      await expect.poll(listed, { timeout: 10_000 }).toEqual([second, id]);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('keep deletion, retention and sweeps working across replicas', async () => {
