@@ -16,6 +16,7 @@ import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import services, { servicesOptions } from './plugins/services.js';
+import { startupTimeoutMs } from './cluster/cluster-options.js';
 import { buildWorkerApp } from './cluster/worker-app.js';
 import dashboardRoutes from './routes/dashboard.js';
 import datasetRoutes from './routes/datasets.js';
@@ -84,6 +85,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     logger: loggerOptions(config, options.logger),
     bodyLimit: Math.min(SMALL_BODY_LIMIT, config.BODY_LIMIT_BYTES),
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    pluginTimeout: startupTimeoutMs(config),
     // REQUEST_TIMEOUT_MS is what a client has to send its whole request, headers and body.
     // Node expires a request only once its headersTimeout has passed too (60 s unless given
     // here), and looks every connectionsCheckingInterval (30 s by default): a 30 s timeout

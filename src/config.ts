@@ -40,6 +40,8 @@ export const configSchema = z.object({
   WORKER_ID: z.string().min(1).max(100).default(`${os.hostname()}:${process.pid}`),
   // How long a worker's claim on a job lasts unrenewed: a worker that died gives its job up within about twice this.
   JOB_LOCK_MS: integer(10_000, 500),
+  // How long a process waits at start for Redis to answer before it gives up (exit status 1, one line).
+  REDIS_CONNECT_TIMEOUT_MS: integer(30_000, 100),
   // How long a finished job's event stream stays in Redis, for clients resuming from a position in it.
   EVENT_RETENTION_SECONDS: integer(3600, 1),
 }).superRefine((config, context) => {

@@ -7,8 +7,15 @@ export interface ClusterOptions {
   role: Config['ROLE'];
   workerId: string;
   lockMs: number;
+  // At start: how long to wait for Redis before giving up.
+  connectTimeoutMs: number;
   eventRetentionSeconds: number;
 }
+
+// Fastify's limit on a plugin's start (10 s by default) must outlast the wait for Redis, or a
+// process started before its Redis says "Plugin did not start in time" instead of why.
+export const startupTimeoutMs = (config: Config): number | undefined =>
+  config.REDIS_URL ? config.REDIS_CONNECT_TIMEOUT_MS + 60_000 : undefined;
 
 export function clusterOptions(config: Config): ClusterOptions | undefined {
   if (!config.REDIS_URL) return undefined;
@@ -18,6 +25,7 @@ export function clusterOptions(config: Config): ClusterOptions | undefined {
     role: config.ROLE,
     workerId: config.WORKER_ID,
     lockMs: config.JOB_LOCK_MS,
+    connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
     eventRetentionSeconds: config.EVENT_RETENTION_SECONDS,
   };
 }

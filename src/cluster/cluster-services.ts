@@ -20,8 +20,6 @@ import { readModelsThrough, shareModels } from './shared-models.js';
 import { streamFollower, type StreamFollower } from './stream-follower.js';
 import { startTrainingWorker } from './training-worker.js';
 
-const CONNECT_TIMEOUT_MS = 30_000;
-
 export async function clusterServices(app: FastifyInstance, options: ServicesOptions, cluster: ClusterOptions): Promise<Services> {
   const log = app.log;
   const keys = clusterKeys(cluster.prefix);
@@ -34,7 +32,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
   const redis = connect('commands');
   const subscriber = connect('subscriber');
   try {
-    await whenReady(redis, CONNECT_TIMEOUT_MS);
+    await whenReady(redis, cluster.connectTimeoutMs);
   } catch (error) {
     for (const connection of connections) connection.disconnect();
     throw new Error(`cannot reach Redis at REDIS_URL: ${(error as Error).message}`);

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { loggerOptions, type AppOptions } from '../app.js';
 import type { Config } from '../config.js';
+import { startupTimeoutMs } from './cluster-options.js';
 import { requestId } from '../logging/request-id.js';
 import auth from '../plugins/auth.js';
 import errorHandler from '../plugins/error-handler.js';
@@ -17,6 +18,7 @@ export async function buildWorkerApp(config: Config, options: AppOptions): Promi
   const app = Fastify({
     logger: loggerOptions(config, options.logger),
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    pluginTimeout: startupTimeoutMs(config),
     requestIdHeader: false,
     genReqId: requestId,
     return503OnClosing: false,

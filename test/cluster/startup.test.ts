@@ -1,0 +1,28 @@
+// A process of the scaled-out service started before (or without) its Redis: it waits for Redis up to
+// REDIS_CONNECT_TIMEOUT_MS, then stops with exit status 1 and one line that says why.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { freePort, repositoryRoot } from '../robustness/server-process.js';
+
+describe.concurrent('a process whose Redis never answers', () => {
+  it.each(['api', 'worker'])('ROLE=%s stops after REDIS_CONNECT_TIMEOUT_MS with exit status 1 and one line naming Redis', async (role) => {
+    const port = await freePort(); // nothing listens there
+    // Longer than Fastify's default 10 s for a plugin to start, which used to cut the wait short
+    // with "Plugin did not start in time".
+    const connectTimeoutMs = 10_500;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: repositoryRoot,
+      env: { ...process.env, ROLE: role, REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_CONNECT_TIMEOUT_MS: String(connectTimeoutMs), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const stop = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
+    clearTimeout(stop);
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual(['could not start: cannot reach Redis at REDIS_URL: Redis did not answer within 10.5 s']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(connectTimeoutMs);
+  }, 70_000);
+});
