@@ -1,5 +1,4 @@
-import { PassThrough } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -7,29 +6,7 @@ import { ApiError } from '../errors.js';
 import { snapshotEvents } from '../jobs/job-events.js';
 import { finishedStatuses, jobParamsSchema, type Job, type JobEvent } from '../schemas/jobs.js';
 import { eventId, formatEventId, isAfter, parseEventId, type EventId } from './job-event-ids.js';
-
-// A client this far behind misses progress messages (they are superseded by the next one);
-// one this far behind is cut off, so it can never hold memory or slow anyone down.
-export const SKIP_PROGRESS_BYTES = 256 * 1024;
-export const DROP_CLIENT_BYTES = 8 * 1024 * 1024;
-
-export const CLOSE_NORMAL = 1000;
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_UNSUPPORTED_DATA = 1003;
-export const CLOSE_TOO_SLOW = 1008;
-export const CLOSE_INTERNAL_ERROR = 1011;
-
-// Sends one stream message, dropping progress for a client that lags and cutting off one
-// that lags far (every event stream: jobs and sweeps).
-export function send(socket: WebSocket, event: { type: string }): void {
-  if (socket.readyState !== socket.OPEN) return;
-  if (socket.bufferedAmount > DROP_CLIENT_BYTES) {
-    socket.close(CLOSE_TOO_SLOW, 'client too slow to keep up with the event stream');
-    return;
-  }
-  if (event.type === 'progress' && socket.bufferedAmount > SKIP_PROGRESS_BYTES) return;
-  socket.send(JSON.stringify(event));
-}
+import { CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, DROP_CLIENT_BYTES, SKIP_PROGRESS_BYTES, eventStreams, send } from './event-streams.js';
 
 const description =
   'Upgrade to a WebSocket, or GET it as Server-Sent Events (text/event-stream, e.g. `curl -N` or a browser\'s EventSource). ' +
@@ -81,16 +58,6 @@ export const jobEventsOpenApiPath = {
   },
 };
 
-// @fastify/websocket's preClose, replaced so that watchers learn why the stream ends (its
-// default closes without a code, which clients see as 1005).
-export function closeStreamsOnShutdown(this: FastifyInstance, done: () => void): void {
-  for (const client of this.websocketServer.clients) client.close(CLOSE_GOING_AWAY, 'service shutting down');
-  this.websocketServer.close();
-  done();
-}
-
-// How long an EventSource waits before it reconnects (its default is 3 s).
-export const RECONNECT_MS = 1000;
 const eventFrame = (event: JobEvent) => `id: ${formatEventId(eventId(event))}\ndata: ${JSON.stringify(event)}\n\n`;
 // What a job's replay sends, in id order: a client that loses the connection part way resumes
 // after the last id it received without missing an earlier event (the status moves after the
@@ -102,35 +69,16 @@ const headersSchema = z.object({
 });
 
 const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbeatMs: number }> = async (app, options) => {
-  const watchers = new Map<string, number>();
-  const watch = (jobId: string) => {
-    watchers.set(jobId, (watchers.get(jobId) ?? 0) + 1);
-    return () => {
-      const remaining = (watchers.get(jobId) ?? 1) - 1;
-      if (remaining > 0) watchers.set(jobId, remaining);
-      else watchers.delete(jobId);
-    };
-  };
-  const eventStreams = new Set<PassThrough>();
-  // Open event streams end when the service closes (a client's EventSource then reconnects elsewhere).
-  app.addHook('preClose', (done) => {
-    for (const stream of eventStreams) stream.end();
-    done();
-  });
+  const streams = eventStreams(app, { what: 'job', maxWatchers: options.maxWatchersPerJob, heartbeatMs: options.heartbeatMs });
 
   // The WebSocket: every event, replay then live, as JSON messages.
   const onWebSocket = (socket: WebSocket, request: FastifyRequest<{ Params: { id: string } }>) => {
     const { id } = request.params;
-    const unwatch = watch(id);
     let unfollow = () => {};
     let closed = false;
-    socket.on('close', () => {
+    streams.accept(socket, id, () => {
       closed = true;
       unfollow();
-      unwatch();
-    });
-    socket.on('message', (_data, isBinary) => {
-      if (isBinary) socket.close(CLOSE_UNSUPPORTED_DATA, 'this stream only sends; binary frames are not accepted');
     });
     const deliver = (event: JobEvent) => {
       send(socket, event);
@@ -156,8 +104,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
     const newer = (event: JobEvent) => !after || isAfter(eventId(event), after);
     // A finished job whose end the client has: 204 tells its EventSource to stop reconnecting.
     if (finishedStatuses.includes(job.status) && !replay.some(newer)) return reply.code(204).send();
-    const stream = new PassThrough();
-    const buffered = () => stream.writableLength + stream.readableLength + reply.raw.writableLength;
+    const { stream, buffered, following, respond } = streams.openEventStream(job.id, request, reply);
     // Only what is newer than what the client has, replayed or live (a job resumed after a
     // restart repeats the positions of its unfinished stretch).
     let last = after;
@@ -170,35 +117,15 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
       stream.write(eventFrame(event));
       if (event.type === 'end') stream.end();
     };
-    const unwatch = watch(job.id);
-    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), options.heartbeatMs);
-    let unsubscribe = () => {};
-    eventStreams.add(stream);
-    stream.on('close', () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      unwatch();
-      eventStreams.delete(stream);
-    });
-    // A client that goes away ends its stream.
-    request.raw.on('close', () => stream.destroy());
-    // Sent at once, so the client has its headers now; a dropped stream reconnects after a second.
-    stream.write(`retry: ${RECONNECT_MS}\n: events of job ${job.id}\n\n`);
     // The replay (and whatever follows it before following is set up) in id order, then live.
     let held: JobEvent[] | undefined = [];
-    const following = await app.jobs.follow(job.id, undefined, (event) => (held ? held.push(event) : deliver(event)));
+    const stop = await app.jobs.follow(job.id, undefined, (event) => (held ? held.push(event) : deliver(event)));
     const replayed = held.sort(byId);
     held = undefined;
     for (const event of replayed) deliver(event);
-    if (!following) stream.end();
-    else if (stream.writable) unsubscribe = following;
-    else following();
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      // Proxies that buffer responses (nginx) pass this one on as it comes.
-      .header('x-accel-buffering', 'no')
-      .send(stream);
+    if (!stop) stream.end();
+    else following(stop);
+    return respond();
   };
 
   app.route({
@@ -210,10 +137,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
       if (!(await app.jobs.get(id))) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
-      if ((watchers.get(id) ?? 0) >= options.maxWatchersPerJob) {
-        throw new ApiError('TOO_MANY_WATCHERS', `job ${id} already has ${options.maxWatchersPerJob} watchers (the limit); retry later`,
-          undefined, { 'retry-after': '5' });
-      }
+      streams.refuseBeyondLimit(id);
     },
     wsHandler: onWebSocket,
     handler: async (request, reply) => {

@@ -1,11 +1,10 @@
-import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { ApiError } from '../errors.js';
 import { sweepParamsSchema, type SweepEvent } from '../schemas/sweeps.js';
 import { followSweep } from '../sweeps/sweep-events.js';
-import { CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_UNSUPPORTED_DATA, DROP_CLIENT_BYTES, RECONNECT_MS, SKIP_PROGRESS_BYTES, send } from './job-events.js';
+import { CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, DROP_CLIENT_BYTES, SKIP_PROGRESS_BYTES, eventStreams, send } from './event-streams.js';
 
 // The one id a sweep's event stream gives: its last message's. A client that has it (an
 // EventSource reconnecting after the end) gets 204, which tells it to stop. Other messages
@@ -53,33 +52,15 @@ export const sweepEventsOpenApiPath = {
 };
 
 const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; heartbeatMs: number }> = async (app, options) => {
-  const watchers = new Map<string, number>();
-  const watch = (id: string) => {
-    watchers.set(id, (watchers.get(id) ?? 0) + 1);
-    return () => {
-      const remaining = (watchers.get(id) ?? 1) - 1;
-      if (remaining > 0) watchers.set(id, remaining);
-      else watchers.delete(id);
-    };
-  };
-  const eventStreams = new Set<PassThrough>();
-  app.addHook('preClose', (done) => {
-    for (const stream of eventStreams) stream.end();
-    done();
-  });
+  const streams = eventStreams(app, { what: 'sweep', maxWatchers: options.maxWatchersPerSweep, heartbeatMs: options.heartbeatMs });
 
   const onWebSocket = (socket: WebSocket, request: FastifyRequest<{ Params: { id: string } }>) => {
     const { id } = request.params;
-    const unwatch = watch(id);
     let unsubscribe = () => {};
     let closed = false;
-    socket.on('close', () => {
+    streams.accept(socket, id, () => {
       closed = true;
       unsubscribe();
-      unwatch();
-    });
-    socket.on('message', (_data, isBinary) => {
-      if (isBinary) socket.close(CLOSE_UNSUPPORTED_DATA, 'this stream only sends; binary frames are not accepted');
     });
     const deliver = (event: SweepEvent) => {
       send(socket, event);
@@ -104,8 +85,7 @@ const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; hea
   const onEventStream = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const { id } = request.params;
     if (request.headers['last-event-id'] === END_ID) return reply.code(204).send();
-    const stream = new PassThrough();
-    const buffered = () => stream.writableLength + stream.readableLength + reply.raw.writableLength;
+    const { stream, buffered, following, respond } = streams.openEventStream(id, request, reply);
     const deliver = (event: SweepEvent) => {
       if (!stream.writable) return;
       if (buffered() > DROP_CLIENT_BYTES) return stream.end();
@@ -113,29 +93,12 @@ const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; hea
       if (event.type !== 'sweep-end') return stream.write(`data: ${JSON.stringify(event)}\n\n`);
       stream.end(`id: ${END_ID}\ndata: ${JSON.stringify(event)}\n\n`);
     };
-    const unwatch = watch(id);
-    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), options.heartbeatMs);
-    let unsubscribe = () => {};
-    eventStreams.add(stream);
-    stream.on('close', () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      unwatch();
-      eventStreams.delete(stream);
-    });
-    request.raw.on('close', () => stream.destroy());
-    stream.write(`retry: ${RECONNECT_MS}\n: events of sweep ${id}\n\n`);
-    const following = await followSweep(app.sweeps, app.jobs, id, deliver).catch((error: Error) => {
+    const stop = await followSweep(app.sweeps, app.jobs, id, deliver).catch((error: Error) => {
       stream.destroy();
       throw error;
     });
-    if (stream.writable) unsubscribe = following;
-    else following();
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header('x-accel-buffering', 'no')
-      .send(stream);
+    following(stop);
+    return respond();
   };
 
   app.route({
@@ -146,10 +109,7 @@ const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; hea
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
       await app.sweeps.get(id);
-      if ((watchers.get(id) ?? 0) >= options.maxWatchersPerSweep) {
-        throw new ApiError('TOO_MANY_WATCHERS', `sweep ${id} already has ${options.maxWatchersPerSweep} watchers (the limit); retry later`,
-          undefined, { 'retry-after': '5' });
-      }
+      streams.refuseBeyondLimit(id);
     },
     wsHandler: onWebSocket,
     handler: async (request, reply) => onEventStream(request, reply),
