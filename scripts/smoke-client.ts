@@ -11,6 +11,16 @@
 //                            included: kept, not trained again), goes on to train further, and is
 //                            then cancelled; prints {"kept","resumedTo"} (METRICS: as interrupt-me
 //                            printed them)
+// The client half of the compose smoke test (scripts/compose-smoke.sh), against two API replicas A and B:
+//   cluster A B            → a 3-epoch job created on A and followed over the WebSocket on B to success,
+//                            trained by a worker that its status messages name; its model gives the
+//                            true label of a test image, with the same probabilities, on A and on B;
+//                            prints {"jobId","modelId","worker","testAcc","label","probabilities"}
+//   cluster-check A B JOB MODEL PROBS
+//                          → after Redis restarted from its append-only file: the job is still there,
+//                            succeeded, on B; the model still listed on A, same probabilities on B; and
+//                            a new job posted on B trains to success (seen on A); prints {"jobs","models"}
+// With API_TOKEN set in the environment, every request carries it.
 // Each command exits non-zero, saying why, on anything unexpected.
 import WebSocket from 'ws';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
@@ -27,21 +37,23 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-async function request(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${base}${path}`, {
+const authorization: Record<string, string> = process.env.API_TOKEN ? { authorization: `Bearer ${process.env.API_TOKEN}` } : {};
+
+async function request(method: string, path: string, body?: unknown, at = base): Promise<any> {
+  const response = await fetch(`${at}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? authorization : { ...authorization, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok) fail(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+  if (!response.ok) fail(`${method} ${at}${path} answered ${response.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text);
 }
 
 // Collects the job's messages until `enough(messages)` holds or the server closes the stream.
-function follow(jobId: string, enough: (messages: Array<Record<string, any>>) => boolean = () => false): Promise<Array<Record<string, any>>> {
+function follow(jobId: string, enough: (messages: Array<Record<string, any>>) => boolean = () => false, at = base): Promise<Array<Record<string, any>>> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/jobs/${jobId}/events`);
+    const socket = new WebSocket(`${at.replace(/^http/, 'ws')}/jobs/${jobId}/events`, { headers: authorization });
     const messages: Array<Record<string, any>> = [];
     const timer = setTimeout(() => reject(new Error(`job ${jobId}: not done within 120 s`)), 120_000);
     socket.on('message', (data) => {
@@ -61,10 +73,10 @@ function follow(jobId: string, enough: (messages: Array<Record<string, any>>) =>
   });
 }
 
-async function predictOne(model: string): Promise<{ label: number; expected: number; probabilities: number[] }> {
+async function predictOne(model: string, at = base): Promise<{ label: number; expected: number; probabilities: number[] }> {
   const { test } = await loadFashionMnist();
   const image = Array.from(test.images.subarray(IMAGE_INDEX * IMAGE_SIZE, (IMAGE_INDEX + 1) * IMAGE_SIZE));
-  const answer = await request('POST', '/predict', { model, images: [image] });
+  const answer = await request('POST', '/predict', { model, images: [image] }, at);
   if (answer.model !== model || answer.predictions.length !== 1) fail(`unexpected /predict answer ${JSON.stringify(answer).slice(0, 300)}`);
   const { label, probabilities } = answer.predictions[0] as { label: number; probabilities: number[] };
   const sum = probabilities.reduce((a, b) => a + b, 0);
@@ -126,6 +138,41 @@ if (command === 'train') {
   }
   await request('POST', `/jobs/${jobId}/cancel`);
   console.log(JSON.stringify({ kept: epochsBack, resumedTo: now.epochsDone }));
+} else if (command === 'cluster' && rest.length === 1) {
+  const [a, b] = [base, rest[0]];
+  const job = await request('POST', '/jobs', { epochs: 3, seed: 1 }, a);
+  const messages = await follow(job.id, undefined, b).catch((error: Error) => fail(error.message));
+  const end = messages.at(-1);
+  if (end?.type !== 'end' || end.status !== 'succeeded') fail(`job did not succeed: ${JSON.stringify(end).slice(0, 300)}`);
+  const epochs = messages.filter((m) => m.type === 'epoch').map((m) => m.metrics.epoch);
+  if (JSON.stringify(epochs) !== '[1,2,3]') fail(`epoch messages on B: ${JSON.stringify(epochs)}, not [1,2,3]`);
+  const worker = messages.find((m) => m.type === 'status' && m.status === 'running')?.job.worker;
+  if (!/^worker-[12]$/.test(worker)) fail(`the running status names worker ${JSON.stringify(worker)}, not worker-1 or worker-2`);
+  const modelId: string = end.job.modelId;
+  const onA = await predictOne(modelId, a);
+  const onB = await predictOne(modelId, b);
+  if (JSON.stringify(onA.probabilities) !== JSON.stringify(onB.probabilities)) fail(`model ${modelId} predicts differently on A and B`);
+  console.log(JSON.stringify({ jobId: job.id, modelId, worker, testAcc: end.job.metrics.at(-1).testAcc, label: onA.label, probabilities: onA.probabilities }));
+} else if (command === 'cluster-check' && rest.length === 4) {
+  const [a, b] = [base, rest[0]];
+  const [jobId, model, before] = rest.slice(1);
+  const job = await request('GET', `/jobs/${jobId}`, undefined, b);
+  if (job.status !== 'succeeded' || job.modelId !== model) fail(`job ${jobId} is ${job.status} with model ${job.modelId} after the Redis restart`);
+  const { models } = await request('GET', '/models', undefined, a);
+  if (!models.some((m: { id: string }) => m.id === model)) fail(`model ${model} is gone after the Redis restart`);
+  const { probabilities } = await predictOne(model, b);
+  if (JSON.stringify(probabilities) !== before) fail(`model ${model} predicts ${JSON.stringify(probabilities)} after the restart, ${before} before it`);
+  const next = await request('POST', '/jobs', { epochs: 1, seed: 2 }, b);
+  const deadline = Date.now() + 120_000;
+  let now = next;
+  while (!['succeeded', 'failed', 'cancelled'].includes(now.status)) {
+    if (Date.now() > deadline) fail(`job ${next.id}, posted after the restart, did not finish within 120 s (${now.status})`);
+    await sleep(100);
+    now = await request('GET', `/jobs/${next.id}`, undefined, a);
+  }
+  if (now.status !== 'succeeded') fail(`job ${next.id}, posted after the restart, ${now.status}`);
+  const listed = await Promise.all(['/jobs', '/models'].map((path) => request('GET', path, undefined, a)));
+  console.log(JSON.stringify({ jobs: listed[0].jobs.length, models: listed[1].models.length }));
 } else {
-  fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB METRICS');
+  fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB METRICS | cluster A B | cluster-check A B JOB MODEL PROBS');
 }
