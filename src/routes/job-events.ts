@@ -17,7 +17,12 @@ const description =
   'ignored; binary frames close the socket with 1003; a client too slow to read is closed with 1008; shutdown closes with 1001. ' +
   'Event stream: each event has an `id:` (its position in the job\'s events, e.g. `3-0` for epoch 3); a client reconnecting ' +
   'with `Last-Event-ID` gets only what came after it, and 204 once nothing more will come (which stops an EventSource). ' +
-  'Comment lines keep idle streams open through proxies. Both count towards MAX_WATCHERS_PER_JOB.';
+  'Comment lines keep idle streams open through proxies. Both count towards MAX_WATCHERS_PER_JOB. ' +
+  'Resuming elsewhere (a WebSocket client whose connection or replica went away, or an EventSource\'s first connection): ' +
+  '`?lastEventId=` sends only the events after that one, on either transport. A message\'s id follows from the message: ' +
+  '`E-0` for epoch E\'s metrics, `E-1` and `E-2` for the queued and running status with E epochs done, `0-3` for the ' +
+  'baseline, `(E-1)-(3+b)` for progress of epoch E after b batches, and, with E epochs done, `(E+1)-0` for the final ' +
+  'status and `(E+1)-1` for the end. The end message always closes the WebSocket.';
 
 // @fastify/websocket hides its routes from @fastify/swagger, so the document gets this
 // path from here (see app.ts), written next to the route it describes.
@@ -30,6 +35,7 @@ export const jobEventsOpenApiPath = {
       parameters: [
         { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
         { name: 'last-event-id', in: 'header', required: false, schema: { type: 'string' }, description: 'Event stream: resume after this event.' },
+        { name: 'lastEventId', in: 'query', required: false, schema: { type: 'string' }, description: 'Either transport: resume after this event (the header wins when both are given).' },
       ],
       responses: {
         101: {
@@ -42,7 +48,7 @@ export const jobEventsOpenApiPath = {
         },
         204: { description: 'Event stream: the client (by its Last-Event-ID) already has every event of this finished job.' },
         400: {
-          description: 'A Last-Event-ID that is not one of this stream\'s ids.',
+          description: 'A Last-Event-ID or lastEventId that is not one of this stream\'s ids (refused before the upgrade).',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         },
         404: {
@@ -68,12 +74,29 @@ const headersSchema = z.object({
   'last-event-id': z.string().max(100).optional().describe('Event stream: resume after this event.'),
 });
 
+const querySchema = z.object({
+  lastEventId: z.string().max(100).optional().describe('Either transport: resume after this event.'),
+});
+
+// Where a client resumes: after the event its Last-Event-ID header (an EventSource reconnecting)
+// or its lastEventId parameter names; undefined from the start. Throws 400 for what is not an id.
+function resumePoint(request: FastifyRequest): EventId | undefined {
+  const header = request.headers['last-event-id'];
+  const query = (request.query as { lastEventId?: string }).lastEventId;
+  const [where, text] = typeof header === 'string' ? ['headers.last-event-id', header] : ['querystring.lastEventId', query];
+  if (text === undefined) return undefined;
+  const after = parseEventId(text);
+  if (!after) throw new ApiError('VALIDATION_FAILED', `${where}: ${JSON.stringify(text)} is not an event id of this stream (they read like 3-0)`);
+  return after;
+}
+
 const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbeatMs: number }> = async (app, options) => {
   const streams = eventStreams(app, { what: 'job', maxWatchers: options.maxWatchersPerJob, heartbeatMs: options.heartbeatMs });
 
   // The WebSocket: every event, replay then live, as JSON messages.
   const onWebSocket = (socket: WebSocket, request: FastifyRequest<{ Params: { id: string } }>) => {
     const { id } = request.params;
+    const after = resumePoint(request);
     let unfollow = () => {};
     let closed = false;
     streams.accept(socket, id, () => {
@@ -81,7 +104,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
       unfollow();
     });
     const deliver = (event: JobEvent) => {
-      send(socket, event);
+      if (!after || isAfter(eventId(event), after)) send(socket, event);
       if (event.type === 'end') socket.close(CLOSE_NORMAL, `job ${event.status}`);
     };
     // What already happened, then what happens: in order, nothing missed or repeated (JobsService.follow).
@@ -132,20 +155,18 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
     method: 'GET',
     url: '/jobs/:id/events',
     // Documented by jobEventsOpenApiPath (a WebSocket route has no place in the generated document).
-    schema: { hide: true, params: jobParamsSchema, headers: headersSchema },
+    schema: { hide: true, params: jobParamsSchema, headers: headersSchema, querystring: querySchema },
     // Unknown jobs and one watcher too many are refused before the upgrade or the stream.
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
       if (!(await app.jobs.get(id))) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
       streams.refuseBeyondLimit(id);
     },
+    // A resume point that is not an id is refused before the upgrade too.
+    preHandler: async (request) => void resumePoint(request),
     wsHandler: onWebSocket,
     handler: async (request, reply) => {
-      const lastEventId = request.headers['last-event-id'];
-      const after = lastEventId === undefined ? undefined : parseEventId(lastEventId);
-      if (lastEventId !== undefined && !after) {
-        throw new ApiError('VALIDATION_FAILED', `headers.last-event-id: ${JSON.stringify(lastEventId)} is not an event id of this stream (they read like 3-0)`);
-      }
+      const after = resumePoint(request);
       const job = await app.jobs.get(request.params.id);
       if (!job) throw new ApiError('JOB_NOT_FOUND', `no job with id ${request.params.id}`);
       return onEventStream(job, after, request, reply);

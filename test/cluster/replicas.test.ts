@@ -10,6 +10,7 @@ import type { JobEvent } from '../../src/schemas/jobs.js';
 import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
 import { openModelRegistry } from '../../src/models/model-registry.js';
 import { openRedisStore } from '../../src/store/redis-store.js';
+import { eventId, formatEventId, isAfter } from '../../src/routes/job-event-ids.js';
 
 let redis: RedisServer;
 const apps: FastifyInstance[] = [];
@@ -138,6 +139,38 @@ describe('replicas on Redis', () => {
     expect(live.map(({ position, event }) => [position, JSON.stringify(event)])).toEqual(stream.slice(firstLive).map(([entryId, fields]) => [entryId, fields[1]]));
     const epochs = received.filter(({ event }) => event.type === 'epoch').map(({ event }) => (event as { metrics: { epoch: number } }).metrics.epoch);
     expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
+  });
+
+  it('let a WebSocket client whose replica went away resume on another with ?lastEventId: the rest of the stream, nothing twice', async () => {
+    const prefix = freshPrefix();
+    const a = await open(replica(redis, prefix, 'api'));
+    const b = await open(replica(redis, prefix, 'api'));
+    const id = (await post(a, { epochs: 1000, seed: 12 })).json().id as string;
+    // Both watch from the job's start: it trains once the worker is there.
+    const whole = await watch(a, id);
+    const first = await watch(a, id);
+    await first.seen((m) => m.type === 'status');
+    await whole.seen((m) => m.type === 'status');
+    await open(replica(redis, prefix, 'worker'));
+    await first.seen((m) => m.type === 'epoch' && m.metrics.epoch === 2);
+    first.socket.terminate(); // its replica is gone
+    const had = [...first.messages];
+    const last = had.at(-1)! as JobEvent;
+    const rest = await watch(b, id, formatEventId(eventId(last)));
+    await rest.seen((m) => m.type === 'epoch' && m.metrics.epoch === 4);
+    expect((await b.inject({ method: 'POST', url: `/jobs/${id}/cancel` })).statusCode).toBe(200);
+    expect(await rest.closed).toBe(1000);
+    expect(await whole.closed).toBe(1000);
+    // It starts with the job's state as it resumes, then only what came after what it had.
+    expect(rest.messages[0]).toMatchObject({ type: 'status', status: 'running' });
+    expect(rest.messages.every((m) => isAfter(eventId(m as JobEvent), eventId(last)))).toBe(true);
+    // What it had and what it got on B: the baseline, every epoch and the end, each once, in order,
+    // as a client that never left got them.
+    const substantive = (messages: Array<Record<string, any>>) => messages.filter((m) => ['baseline', 'epoch', 'end'].includes(m.type));
+    expect(substantive([...had, ...rest.messages])).toEqual(substantive(whole.messages));
+    const epochs = [...had, ...rest.messages].filter((m) => m.type === 'epoch').map((m) => m.metrics.epoch);
+    expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
+    expect(epochs.length).toBeGreaterThanOrEqual(4);
   });
 
   it('serve a model whose announcement they missed: by id at once, and in the list once their subscription is back', async () => {

@@ -217,6 +217,31 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     expect(((await invalid.json()) as Message).error.message).toMatch(/^headers\.last-event-id: "epoch 3" is not an event id of this stream/);
     await waitForJob(app, job.id);
   });
+
+  it('resumes after ?lastEventId on either transport: a WebSocket sends only what came after it, then closes', async () => {
+    const job = await post({ epochs: 3, seed: 8 });
+    await waitForJob(app, job.id);
+    const ws = `${base.replace('http', 'ws')}/jobs/${job.id}/events`;
+    const everything = await watchWebSocket(ws).done;
+    const afterEpoch1 = await watchWebSocket(`${ws}?lastEventId=1-0`).done;
+    // The replay of a finished job: its final status, epochs 2 and 3, the end (not the baseline, nor epoch 1).
+    expect(afterEpoch1.map((m) => (m.type === 'epoch' ? `epoch ${m.metrics.epoch}` : m.type))).toEqual(['status', 'epoch 2', 'epoch 3', 'end']);
+    expect(afterEpoch1).toEqual(everything.filter((m) => m.type === 'status' || (m.type === 'epoch' && m.metrics.epoch > 1) || m.type === 'end'));
+    // Past its last event: nothing to send, and the socket still closes.
+    expect(await watchWebSocket(`${ws}?lastEventId=4-1`).done).toEqual([]);
+    // An event stream's first connection resumes the same way (the header, when given, wins).
+    const streamed = parseEventStream((await curl(`${base}/jobs/${job.id}/events?lastEventId=2-0`).exited).output);
+    expect(streamed.map((event) => event.id)).toEqual(['3-0', '4-0', '4-1']);
+    const byHeader = parseEventStream((await curl(`${base}/jobs/${job.id}/events?lastEventId=2-0`, '-H', 'Last-Event-ID: 3-0').exited).output);
+    expect(byHeader.map((event) => event.id)).toEqual(['4-0', '4-1']);
+    // Not an id: refused before the upgrade, naming the parameter.
+    const refused = await new Promise<number>((resolve) => {
+      new WebSocket(`${ws}?lastEventId=epoch%202`).on('unexpected-response', (_request, response) => resolve(response.statusCode!));
+    });
+    expect(refused).toBe(400);
+    const invalid = await fetch(`${base}/jobs/${job.id}/events?lastEventId=epoch%202`);
+    expect(((await invalid.json()) as Message).error.message).toMatch(/^querystring\.lastEventId: "epoch 2" is not an event id of this stream/);
+  }, 60_000);
 });
 
 describe('event streams with API_TOKEN set, and at shutdown', () => {
