@@ -19,7 +19,8 @@
 //   cluster-check A B JOB MODEL PROBS
 //                          → after Redis restarted from its append-only file: the job is still there,
 //                            succeeded, on B; the model still listed on A, same probabilities on B; and
-//                            a new job posted on B trains to success (seen on A); prints {"jobs","models"}
+//                            a new job posted on B trains to success (seen on A), its model listed on A
+//                            within a second; prints {"jobs","models"}
 // With API_TOKEN set in the environment, every request carries it.
 // Each command exits non-zero, saying why, on anything unexpected.
 import WebSocket from 'ws';
@@ -171,8 +172,16 @@ if (command === 'train') {
     now = await request('GET', `/jobs/${next.id}`, undefined, a);
   }
   if (now.status !== 'succeeded') fail(`job ${next.id}, posted after the restart, ${now.status}`);
-  const listed = await Promise.all(['/jobs', '/models'].map((path) => request('GET', path, undefined, a)));
-  console.log(JSON.stringify({ jobs: listed[0].jobs.length, models: listed[1].models.length }));
+  // Its model, trained on a worker, is listed on A within a second (announced over pub/sub).
+  const listedBy = Date.now() + 1_000;
+  let listed = await request('GET', '/models', undefined, a);
+  while (!listed.models.some((m: { id: string }) => m.id === now.modelId)) {
+    if (Date.now() > listedBy) fail(`model ${now.modelId} of job ${next.id} is not listed on A a second after the job succeeded`);
+    await sleep(20);
+    listed = await request('GET', '/models', undefined, a);
+  }
+  const { jobs } = await request('GET', '/jobs', undefined, a);
+  console.log(JSON.stringify({ jobs: jobs.length, models: listed.models.length }));
 } else {
   fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB METRICS | cluster A B | cluster-check A B JOB MODEL PROBS');
 }
