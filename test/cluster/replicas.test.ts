@@ -3,6 +3,7 @@
 // are killed is test/cluster/failover.test.ts.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { heldApp } from '../helpers/app.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { comparable, freshPrefix, replica, watch } from './cluster-helpers.js';
@@ -209,6 +210,44 @@ describe('replicas on Redis', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('stream a sweep created on one replica on another, WebSocket and Server-Sent Events alike, each member to its end, then sweep-end', async () => {
+    const prefix = freshPrefix();
+    const a = await open(replica(redis, prefix, 'api'));
+    const b = await open(replica(redis, prefix, 'api'));
+    const sweep = (await a.inject({ method: 'POST', url: '/sweeps', payload: { base: { epochs: 2, seed: 4 }, grid: { lr: [0.05, 0.2] } } })).json();
+    const ids = sweep.members.map((member: { jobId: string }) => member.jobId) as string[];
+    expect(ids).toHaveLength(2);
+    const address = await b.listen({ port: 0, host: '127.0.0.1' });
+    // Both connect while nothing trains (no worker yet): they see the members live from their start.
+    const socket = new WebSocket(`${address.replace('http', 'ws')}/sweeps/${sweep.id}/events`);
+    const overSocket: Array<Record<string, any>> = [];
+    socket.on('message', (data) => overSocket.push(JSON.parse(String(data))));
+    const socketClosed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const events = await fetch(`${address}/sweeps/${sweep.id}/events`, { headers: { accept: 'text/event-stream' } });
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const streamed = events.text();
+    await open(replica(redis, prefix, 'worker'));
+
+    expect(await socketClosed).toBe(1000);
+    const frames = (await streamed).split('\n\n').filter((frame) => frame.includes('data: '));
+    const overEvents = frames.map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)));
+    expect(frames.at(-1)).toMatch(/^id: sweep-end\n/);
+    for (const received of [overSocket, overEvents]) {
+      const end = received.at(-1)!;
+      expect(end).toMatchObject({ type: 'sweep-end', sweep: { id: sweep.id, status: 'finished' } });
+      expect(end.sweep.leaderboard).toHaveLength(2);
+      for (const id of ids) {
+        const epochs = received.filter((m) => m.jobId === id && m.type === 'epoch').map((m) => m.metrics.epoch);
+        expect(epochs).toEqual([1, 2]);
+        expect(received.filter((m) => m.jobId === id && m.type === 'end').map((m) => m.status)).toEqual(['succeeded']);
+      }
+    }
+    // The same messages on both transports, but progress (how many depends on timing).
+    const settled = (messages: Array<Record<string, any>>) => messages.filter((m) => m.type !== 'progress');
+    expect(settled(overEvents)).toEqual(settled(overSocket));
   });
 
   it('keep deletion, retention and sweeps working across replicas', async () => {
