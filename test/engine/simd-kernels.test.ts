@@ -73,9 +73,11 @@ describe('the SIMD kernels on a synthetic dataset', () => {
     return params;
   };
 
-  const forwardAll = (n: number, batchStart = 0) => {
+  // `pixels`: where the forward pass keeps the batch's pixels as f32 for the backward pass
+  // (slot.pixels), or 0 for a batch too large for it (the backward pass converts them again).
+  const forwardAll = (n: number, batchStart = 0, pixels = 0) => {
     kernels.forward(train.images.byteOffset, train.labels.byteOffset, slot.order, batchStart, 0, n,
-      slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.work, slot.rows);
+      slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.work, slot.rows, pixels);
   };
 
   describe('forward: stable for logits of ±1000 and around 50', () => {
@@ -203,23 +205,24 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       const lossOfBatch = Array.from(loss.subarray(0, n)).reduce((a, v) => a + v, 0) / n;
       expect(Math.abs(lossOfBatch - meanLoss(oldWeights, oldBias))).toBeLessThan(1e-5);
       kernels.backward(train.images.byteOffset, slot.order, n, 0, BACKWARD_BLOCKS, slot.delta,
-        slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0, slot.work, slot.rows);
+        slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0, slot.work, slot.rows, 0);
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, 1, 0, 0);
       simdGradW = oldWeights.map((w, i) => w - weights[i]);
       simdGradB = oldBias.map((b, c) => b - bias[c]);
       expect(velocityWeights.every((v) => v === 0)).toBe(true); // momentum 0 leaves it alone
 
-      // Any split of rows and pixel blocks (as threads take them) gives the same bits.
+      // Any split of rows and pixel blocks (as threads take them) gives the same bits, and so does
+      // the backward pass reading the pixels the forward pass kept rather than converting them.
       const once = { weights: Float32Array.from(weights), bias: Float32Array.from(bias) };
       weights.set(savedWeights);
       bias.set(savedBias);
       for (const [r0, r1] of [[0, 5], [5, 6], [6, n]]) {
         kernels.forward(train.images.byteOffset, train.labels.byteOffset, slot.order, batchStart, r0, r1,
-          slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.work + WORK_BYTES, slot.rows);
+          slot.weights, slot.bias, Math.fround(1 / n), slot.delta, slot.loss, slot.hit, slot.work + WORK_BYTES, slot.rows, slot.pixels);
       }
       for (const [b0, b1] of [[0, 33], [33, 34], [34, BACKWARD_BLOCKS]]) {
         kernels.backward(train.images.byteOffset, slot.order, n, b0, b1, slot.delta,
-          slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0, slot.work + 2 * WORK_BYTES, slot.rows);
+          slot.weights, slot.velocityWeights, 1, 0, 0, 0, 0, slot.work + 2 * WORK_BYTES, slot.rows, slot.pixels);
       }
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, 1, 0, 0);
       expect(Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength)
@@ -295,9 +298,9 @@ describe('the SIMD kernels on a synthetic dataset', () => {
       normal(random, velocityBias, 0, 0.01);
       const v0 = Float64Array.from(velocityWeights);
       const vb0 = Float64Array.from(velocityBias);
-      forwardAll(n, batchStart);
+      forwardAll(n, batchStart, slot.pixels);
       kernels.backward(train.images.byteOffset, slot.order, n, 0, BACKWARD_BLOCKS, slot.delta,
-        slot.weights, slot.velocityWeights, lr, momentum, weightDecay, 0, 0, slot.work, slot.rows);
+        slot.weights, slot.velocityWeights, lr, momentum, weightDecay, 0, 0, slot.work, slot.rows, slot.pixels);
       kernels.biasUpdate(slot.delta, n, slot.bias, slot.velocityBias, lr, momentum, weightDecay);
       let maxW = 0;
       for (let i = 0; i < WEIGHTS; i++) {

@@ -5,10 +5,10 @@ import { WORK_BYTES } from './memory.js';
 // Byte addresses in the shared memory; see assembly/kernels.ts for what each computes.
 export interface Kernels {
   forward(images: number, labels: number, order: number, batchStart: number, r0: number, r1: number,
-    weights: number, bias: number, invN: number, delta: number, loss: number, hit: number, work: number, rows: number): void;
+    weights: number, bias: number, invN: number, delta: number, loss: number, hit: number, work: number, rows: number, pixels: number): void;
   backward(images: number, order: number, n: number, b0: number, b1: number, delta: number, weights: number,
     velocityWeights: number, lr: number, momentum: number, weightDecay: number, nextStart: number, nextN: number,
-    work: number, rows: number): void;
+    work: number, rows: number, pixels: number): void;
   biasUpdate(delta: number, n: number, bias: number, velocityBias: number, lr: number, momentum: number, weightDecay: number): void;
   batchSums(loss: number, hit: number, n: number, out: number): void;
   shuffle(order: number, n: number, state: number): void;

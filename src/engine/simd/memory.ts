@@ -10,6 +10,9 @@ const align = (bytes: number, to = 64) => Math.ceil(bytes / to) * to;
 
 export const MAX_BATCH = 60_000;
 export const MAX_THREADS = 16;
+// A batch of at most this many rows keeps its pixels as f32 from the forward pass to the
+// backward pass (3 MiB a slot), which then reads them rather than converting the bytes again.
+export const KEPT_ROWS = 1024;
 // Each thread's work area in a slot (logits, two images as f32, a converted pixel block):
 // the kernels' WORK_BYTES, checked when they are instantiated.
 export const WORK_BYTES = 40_960;
@@ -31,6 +34,7 @@ const slotFields = (() => {
     order: take(MAX_BATCH * 4), // the epoch's shuffled image indices (i32)
     delta: take(MAX_BATCH * CLASS_COUNT * 4), // softmax − one-hot, over n (f32)
     rows: take(MAX_BATCH * 4), // the batch's image addresses, row by row (u32)
+    pixels: take(KEPT_ROWS * IMAGE_SIZE * 4), // a batch of up to KEPT_ROWS rows as f32, row by row
     loss: take(MAX_BATCH * 8), // per-row cross-entropy (f64)
     hit: take(MAX_BATCH * 4), // per-row 1 when right (i32)
     sums: take(16), // the batch's loss sum (f64) and hit count (i32 at +8)

@@ -9,7 +9,7 @@
 // forward row (the gradient needs all residuals), with no round trip through the
 // coordinator. A waiting thread spins briefly, then sleeps in Atomics.wait.
 import { BACKWARD_BLOCKS, type Kernels } from './kernels.js';
-import { MAX_THREADS, slotAt, WORK_BYTES, type SimdLayout, type Slot } from './memory.js';
+import { KEPT_ROWS, MAX_THREADS, slotAt, WORK_BYTES, type SimdLayout, type Slot } from './memory.js';
 
 const GEN = 0, CMD = 1, THREADS = 2, FINISHED = 3, SLOT = 4, BATCH_START = 5, N = 6, HELPERS = 7;
 const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT_N = 13;
@@ -90,7 +90,7 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
   const split = control[SPLIT];
   if (i0 < split) {
     kernels.forward(train.images, train.labels, slot.order, control[BATCH_START], i0, Math.min(i1, split), slot.weights, slot.bias,
-      floats[INV_N], slot.delta, slot.loss, slot.hit, area, slot.rows);
+      floats[INV_N], slot.delta, slot.loss, slot.hit, area, slot.rows, n <= KEPT_ROWS ? slot.pixels : 0);
   }
   // Backward items: the bias and the batch's sums (item 0), then the pixel blocks.
   let b0 = Math.max(i0, split) - split;
@@ -102,7 +102,7 @@ function work(kernels: Kernels, layout: SimdLayout, control: Int32Array, floats:
   }
   if (b1 > b0) {
     kernels.backward(train.images, slot.order, n, b0 - 1, b1 - 1, slot.delta, slot.weights, slot.velocityWeights,
-      floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], area, slot.rows);
+      floats[LR], floats[MOMENTUM], floats[WEIGHT_DECAY], control[NEXT_START], control[NEXT_N], area, slot.rows, n <= KEPT_ROWS ? slot.pixels : 0);
   }
 }
 

@@ -104,13 +104,13 @@ export function workBytes(): i32 {
 }
 
 // logits[c] = b[c] + Σ_k (x_k / 255)·w[c][k] for the images at px0 and px1 (they may be the
-// same), into work[0..10) and work[10..20) (f32). Each image's logits are computed the same
-// way whichever image it is paired with.
+// same), into work[0..10) and work[10..20) (f32), their pixels converted to f32 at x0 and x1
+// (the same address when the images are). Each image's logits are computed the same way
+// whichever image it is paired with.
 // @ts-ignore: decorator
-@inline function logitsOfTwo(px0: usize, px1: usize, wt: usize, bias: usize, work: usize): void {
-  const x0 = work + WORK_PAIR, x1 = x0 + ROW_BYTES;
+@inline function logitsOfTwo(px0: usize, px1: usize, wt: usize, bias: usize, work: usize, x0: usize, x1: usize): void {
   convertImage(px0, x0);
-  convertImage(px1, x1);
+  if (x1 != x0) convertImage(px1, x1);
   const z0 = work + WORK_LOGITS, z1 = z0 + 40;
   twoImagesFourClasses(x0, x1, wt, z0, z1);
   twoImagesFourClasses(x0, x1, wt + 4 * ROW_BYTES, z0 + 16, z1 + 16);
@@ -162,18 +162,21 @@ export function workBytes(): i32 {
 
 // Rows [r0, r1) of the batch whose image indices are order[batchStart ..]: residuals, loss
 // and hit of each (see residuals), and rows[r] = the address of row r's image, which the
-// backward pass reads. `work` is this thread's work area.
+// backward pass reads, or (when `pixels` is not 0) row r's pixels as f32 at pixels + r·3136,
+// which it reads instead. `work` is this thread's work area.
 export function forward(
   images: usize, labels: usize, order: usize, batchStart: i32, r0: i32, r1: i32,
-  wt: usize, bias: usize, invN: f32, delta: usize, loss: usize, hit: usize, work: usize, rows: usize,
+  wt: usize, bias: usize, invN: f32, delta: usize, loss: usize, hit: usize, work: usize, rows: usize, pixels: usize,
 ): void {
   const z = work + WORK_LOGITS;
+  const keep = pixels != 0;
   for (let r = r0; r < r1; r += 2) {
     const second = r + 1 < r1;
     const i0 = load<i32>(order + (<usize>(batchStart + r) << 2));
     const i1 = second ? load<i32>(order + (<usize>(batchStart + r + 1) << 2)) : i0;
     const px0 = images + <usize>i0 * <usize>PIXELS, px1 = images + <usize>i1 * <usize>PIXELS;
-    logitsOfTwo(px0, px1, wt, bias, work);
+    const x0 = keep ? pixels + <usize>r * ROW_BYTES : work + WORK_PAIR;
+    logitsOfTwo(px0, px1, wt, bias, work, x0, second ? x0 + ROW_BYTES : x0);
     store<u32>(rows + (<usize>r << 2), <u32>px0);
     residuals(r, z, z + 80, <i32>load<u8>(labels + <usize>i0), invN, delta, loss, hit);
     if (second) {
@@ -201,7 +204,7 @@ export function forward(
 // zero (first chunk) or from `sums`; after the last chunk the weights w (class-major, the
 // block's first pixel) are updated, otherwise the sums are kept in `sums`.
 // @ts-ignore: decorator
-@inline function fourClassesByEight(xs: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
+@inline function fourClassesByEight(xs: usize, stride: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
   w: usize, v: usize, lr: v128, momentum: f32, weightDecay: f32): void {
   let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
   let a2 = f32x4.splat(0), e2 = f32x4.splat(0), a3 = f32x4.splat(0), e3 = f32x4.splat(0);
@@ -209,8 +212,8 @@ export function forward(
     a0 = v128.load(sums); e0 = v128.load(sums, 16); a1 = v128.load(sums, 32); e1 = v128.load(sums, 48);
     a2 = v128.load(sums, 64); e2 = v128.load(sums, 80); a3 = v128.load(sums, 96); e3 = v128.load(sums, 112);
   }
-  const end = xs + (<usize>count << 5);
-  for (let xp = xs; xp < end; xp += 32) {
+  const end = xs + <usize>count * stride;
+  for (let xp = xs; xp < end; xp += stride) {
     const lo = v128.load(xp), hi = v128.load(xp, 16);
     let s = v128.load32_splat(dp);
     a0 = f32x4.add(a0, f32x4.mul(lo, s)); e0 = f32x4.add(e0, f32x4.mul(hi, s));
@@ -240,14 +243,14 @@ export function forward(
 
 // The same for two classes (classes 8 and 9; a loop of its own, as twoImagesTwoClasses).
 // @ts-ignore: decorator
-@inline function twoClassesByEight(xs: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
+@inline function twoClassesByEight(xs: usize, stride: usize, count: i32, dp: usize, sums: usize, first: bool, last: bool,
   w: usize, v: usize, lr: v128, momentum: f32, weightDecay: f32): void {
   let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
   if (!first) {
     a0 = v128.load(sums); e0 = v128.load(sums, 16); a1 = v128.load(sums, 32); e1 = v128.load(sums, 48);
   }
-  const end = xs + (<usize>count << 5);
-  for (let xp = xs; xp < end; xp += 32) {
+  const end = xs + <usize>count * stride;
+  for (let xp = xs; xp < end; xp += stride) {
     const lo = v128.load(xp), hi = v128.load(xp, 16);
     let s = v128.load32_splat(dp);
     a0 = f32x4.add(a0, f32x4.mul(lo, s)); e0 = f32x4.add(e0, f32x4.mul(hi, s));
@@ -268,11 +271,14 @@ export function forward(
 
 // For the pixel blocks [b0, b1) (eight pixels each): grad[c][k] = Σ_r delta[r][c]·x_rk / 255
 // over the n rows of the batch (images at rows[r], from the forward pass), in row order, then
-// the SGD update of those weights. Rows are taken CHUNK at a time: a chunk's eight pixels are
-// converted to f32 once, then used for all ten classes.
+// the SGD update of those weights. When the forward pass kept the batch's pixels as f32 (at
+// `pixels`, row by row: batches of up to KEPT_ROWS in ../memory.ts), each block is read there.
+// Otherwise rows are taken CHUNK at a time: a chunk's eight pixels are converted to f32 once,
+// then used for all ten classes. Both give the same bits: the same products, summed in the same
+// order (a chunk's sums only wait in `sums` for the next).
 export function backward(
   images: usize, order: usize, n: i32, b0: i32, b1: i32, delta: usize, wt: usize, vt: usize,
-  lr: f32, momentum: f32, weightDecay: f32, nextStart: i32, nextN: i32, work: usize, rows: usize,
+  lr: f32, momentum: f32, weightDecay: f32, nextStart: i32, nextN: i32, work: usize, rows: usize, pixels: usize,
 ): void {
   const rate = f32x4.splat(lr);
   const xs = work + WORK_CHUNK, sums = work + WORK_SUMS;
@@ -286,6 +292,14 @@ export function backward(
     }
     const k = <usize>(block * BLOCK);
     const w = wt + (k << 2), v = vt + (k << 2);
+    if (pixels != 0) {
+      // The forward pass kept the batch's rows as f32: the block is read where it is.
+      const x = pixels + (k << 2);
+      fourClassesByEight(x, ROW_BYTES, n, delta, sums, true, true, w, v, rate, momentum, weightDecay);
+      fourClassesByEight(x, ROW_BYTES, n, delta + 16, sums + 128, true, true, w + 4 * ROW_BYTES, v + 4 * ROW_BYTES, rate, momentum, weightDecay);
+      twoClassesByEight(x, ROW_BYTES, n, delta + 32, sums + 256, true, true, w + 8 * ROW_BYTES, v + 8 * ROW_BYTES, rate, momentum, weightDecay);
+      continue;
+    }
     for (let c = 0; c < n; c += CHUNK) {
       const count = min(CHUNK, n - c);
       let xp = xs;
@@ -298,9 +312,9 @@ export function backward(
       }
       const first = c == 0, last = c + count >= n;
       const dp = delta + (<usize>(c * CLASSES) << 2);
-      fourClassesByEight(xs, count, dp, sums, first, last, w, v, rate, momentum, weightDecay);
-      fourClassesByEight(xs, count, dp + 16, sums + 128, first, last, w + 4 * ROW_BYTES, v + 4 * ROW_BYTES, rate, momentum, weightDecay);
-      twoClassesByEight(xs, count, dp + 32, sums + 256, first, last, w + 8 * ROW_BYTES, v + 8 * ROW_BYTES, rate, momentum, weightDecay);
+      fourClassesByEight(xs, 32, count, dp, sums, first, last, w, v, rate, momentum, weightDecay);
+      fourClassesByEight(xs, 32, count, dp + 16, sums + 128, first, last, w + 4 * ROW_BYTES, v + 4 * ROW_BYTES, rate, momentum, weightDecay);
+      twoClassesByEight(xs, 32, count, dp + 32, sums + 256, first, last, w + 8 * ROW_BYTES, v + 8 * ROW_BYTES, rate, momentum, weightDecay);
     }
   }
   if (touched == 0xffffffff) store<u32>(delta, touched); // (never: keeps the touching loads)
@@ -368,7 +382,7 @@ export function evaluate(images: usize, labels: usize, r0: i32, r1: i32, wt: usi
   for (let r = r0; r < r1; r += 2) {
     const second = r + 1 < r1;
     const px = images + <usize>r * <usize>PIXELS;
-    logitsOfTwo(px, second ? px + <usize>PIXELS : px, wt, bias, work);
+    logitsOfTwo(px, second ? px + <usize>PIXELS : px, wt, bias, work, work + WORK_PAIR, second ? work + WORK_PAIR + ROW_BYTES : work + WORK_PAIR);
     if (argmax(z) == <i32>load<u8>(labels + <usize>r)) correct++;
     if (second && argmax(z + 40) == <i32>load<u8>(labels + <usize>(r + 1))) correct++;
   }
@@ -381,7 +395,7 @@ export function predictLogits(images: usize, r0: i32, r1: i32, wt: usize, bias: 
   for (let r = r0; r < r1; r += 2) {
     const second = r + 1 < r1;
     const px = images + <usize>r * <usize>PIXELS;
-    logitsOfTwo(px, second ? px + <usize>PIXELS : px, wt, bias, work);
+    logitsOfTwo(px, second ? px + <usize>PIXELS : px, wt, bias, work, work + WORK_PAIR, second ? work + WORK_PAIR + ROW_BYTES : work + WORK_PAIR);
     memory.copy(out + (<usize>(r * CLASSES) << 2), z, 40);
     if (second) memory.copy(out + (<usize>((r + 1) * CLASSES) << 2), z + 40, 40);
   }
