@@ -21,7 +21,7 @@ const BLOCK: i32 = 8; // pixels per backward block: 98 blocks
 const SCALE: f32 = 1.0 / 255.0;
 
 // Each thread's work area (WORK_BYTES in ../memory.ts):
-const WORK_LOGITS: usize = 0; //    two images' ten logits, then ten exponentials (f32, 120 B)
+const WORK_LOGITS: usize = 0; //    two images' ten logits (f32, 80 B)
 const WORK_PAIR: usize = 128; //    two images as f32 (2 × 3136 B)
 const WORK_SUMS: usize = 6400; //   a pixel block's gradient sums between chunks (320 B)
 const WORK_CHUNK: usize = 8192; //  a pixel block of up to CHUNK rows as f32 (32 KiB)
@@ -136,28 +136,50 @@ export function workBytes(): i32 {
   return best;
 }
 
+// exp(x) for x ≤ 0 (or NaN, which stays NaN), four lanes: Cephes' expf (x = n·ln 2 + r,
+// |r| ≤ ln 2 / 2, a degree-7 polynomial for e^r, 2^n from the exponent bits), within 2 ulp of
+// float32 where that is normal; below −87 it gives e^−87, whose share of a sum that holds
+// e^0 = 1 is lost to rounding anyway.
+// @ts-ignore: decorator
+@inline function expNonPositive(x: v128): v128 {
+  x = f32x4.pmax(x, f32x4.splat(-87));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  return f32x4.mul(y, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+}
+
 // Row r of the batch, logits at z: the residuals delta[r][c] = (softmax(z)_c − [c = label]) / n,
 // the cross-entropy loss[r] (f64, from the log-softmax: log Σ exp(z − max) − (z_label − max),
-// finite whatever the logits) and hit[r] = 1 when the argmax is the label.
+// finite whatever the logits) and hit[r] = 1 when the argmax is the label. The ten
+// exponentials are taken four at a time; lanes 10 and 11 (what follows the logits in memory)
+// are computed too, but neither summed nor stored.
 // @ts-ignore: decorator
-@inline function residuals(r: i32, z: usize, e: usize, label: i32, invN: f32, delta: usize, loss: usize, hit: usize): void {
+@inline function residuals(r: i32, z: usize, label: i32, invN: f32, delta: usize, loss: usize, hit: usize): void {
   const best = argmax(z);
-  const max = <f64>load<f32>(z + (<usize>best << 2));
-  const zLabel = <f64>load<f32>(z + (<usize>label << 2));
-  // exp(z − max) once per class, kept at e (f32) for the residuals.
-  let total: f64 = 0;
-  for (let c: i32 = 0; c < CLASSES; c++) {
-    const ex = Math.exp(<f64>load<f32>(z + (<usize>c << 2)) - max);
-    store<f32>(e + (<usize>c << 2), <f32>ex);
-    total += ex;
-  }
-  store<f64>(loss + (<usize>r << 3), Math.log(total) - (zLabel - max));
+  const top = load<f32>(z + (<usize>best << 2));
+  const max = f32x4.splat(top);
+  const e0 = expNonPositive(f32x4.sub(v128.load(z), max));
+  const e1 = expNonPositive(f32x4.sub(v128.load(z, 16), max));
+  const e2 = expNonPositive(f32x4.sub(v128.load(z, 32), max));
+  const total = <f64>f32x4.extract_lane(e0, 0) + <f64>f32x4.extract_lane(e0, 1) + <f64>f32x4.extract_lane(e0, 2) + <f64>f32x4.extract_lane(e0, 3)
+    + <f64>f32x4.extract_lane(e1, 0) + <f64>f32x4.extract_lane(e1, 1) + <f64>f32x4.extract_lane(e1, 2) + <f64>f32x4.extract_lane(e1, 3)
+    + <f64>f32x4.extract_lane(e2, 0) + <f64>f32x4.extract_lane(e2, 1);
+  store<f64>(loss + (<usize>r << 3), Math.log(total) - (<f64>load<f32>(z + (<usize>label << 2)) - <f64>top));
   store<i32>(hit + (<usize>r << 2), best == label ? 1 : 0);
   const d = delta + (<usize>(r * CLASSES) << 2);
-  const scale = <f32>(1 / total) * invN;
-  for (let c: i32 = 0; c < CLASSES; c++) {
-    store<f32>(d + (<usize>c << 2), load<f32>(e + (<usize>c << 2)) * scale - (c == label ? invN : 0));
-  }
+  const scale = f32x4.splat(<f32>(1 / total) * invN);
+  // invN in the label's lane, 0 elsewhere.
+  const which = i32x4.splat(label), one = f32x4.splat(invN);
+  v128.store(d, f32x4.sub(f32x4.mul(e0, scale), v128.and(i32x4.eq(which, i32x4(0, 1, 2, 3)), one)));
+  v128.store(d, f32x4.sub(f32x4.mul(e1, scale), v128.and(i32x4.eq(which, i32x4(4, 5, 6, 7)), one)), 16);
+  v128.store64_lane(d, f32x4.sub(f32x4.mul(e2, scale), v128.and(i32x4.eq(which, i32x4(8, 9, 10, 11)), one)), 0, 32);
 }
 
 // Rows [r0, r1) of the batch whose image indices are order[batchStart ..]: residuals, loss
@@ -178,10 +200,10 @@ export function forward(
     const x0 = keep ? pixels + <usize>r * ROW_BYTES : work + WORK_PAIR;
     logitsOfTwo(px0, px1, wt, bias, work, x0, second ? x0 + ROW_BYTES : x0);
     store<u32>(rows + (<usize>r << 2), <u32>px0);
-    residuals(r, z, z + 80, <i32>load<u8>(labels + <usize>i0), invN, delta, loss, hit);
+    residuals(r, z, <i32>load<u8>(labels + <usize>i0), invN, delta, loss, hit);
     if (second) {
       store<u32>(rows + (<usize>(r + 1) << 2), <u32>px1);
-      residuals(r + 1, z + 40, z + 80, <i32>load<u8>(labels + <usize>i1), invN, delta, loss, hit);
+      residuals(r + 1, z + 40, <i32>load<u8>(labels + <usize>i1), invN, delta, loss, hit);
     }
   }
 }
