@@ -24,6 +24,8 @@ export interface Watch {
   socket: WebSocket;
 }
 
+const STREAM_OVERDUE_MS = 45_000;
+
 // `lastEventId`: resume after that event (the stream's ?lastEventId=).
 export async function watch(app: FastifyInstance, jobId: string, lastEventId?: string): Promise<Watch> {
   const address = app.server.address();
@@ -47,6 +49,13 @@ export async function watchAt(base: string, jobId: string, lastEventId?: string)
   });
   // (A server that dies may reset the connection: an error, then the close, 1006.)
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  // A test that times out waiting on this stream says what the stream had sent by then.
+  const overdue = setTimeout(() => {
+    const sent = messages.filter((m) => m.type !== 'progress')
+      .map((m) => (m.type === 'status' ? `${m.status}@${m.job.worker ?? '-'}` : m.type === 'epoch' ? `epoch ${m.metrics.epoch}` : m.type));
+    console.error(`the stream of job ${jobId} is still open after ${STREAM_OVERDUE_MS / 1000} s; of ${messages.length} messages, the last ones but progress: ${JSON.stringify(sent.slice(-20))}`);
+  }, STREAM_OVERDUE_MS).unref();
+  void closed.then(() => clearTimeout(overdue));
   socket.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
