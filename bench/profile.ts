@@ -76,7 +76,10 @@ const runs = threadCounts.map((threads, slotIndex) => ({
 }));
 for (let epoch = 0; epoch < epochs; epoch++) {
   for (const run of runs) {
+    running.team.profile(true);
     const sample = timedEpoch(run.state, run.backend);
+    const { waitedMs, workedMs } = running.team.profiled();
+    for (let i = 0; i < run.threads; i++) Object.assign(sample, { [`waited${i}`]: waitedMs[i], [`worked${i}`]: workedMs[i] });
     if (epoch > 0) run.samples.push(sample); // the first epoch warms up
   }
 }
@@ -111,6 +114,19 @@ console.log(['threads', ...phases, 'total', 'cpu'].map((s) => s.padStart(9)).joi
 for (const run of runs) {
   const row = [...phases, 'total', 'cpu'].map((name) => median(run.samples.map((s) => s[name])).toFixed(2).padStart(9));
   console.log(String(run.threads).padStart(9) + row.join(''));
+}
+// Where a team's time goes, thread by thread: waiting for the others, and in the kernels. A
+// team that scales badly while it waits little is held back by the machine (each thread's
+// kernels run slower when both cores work), not by its barriers.
+console.log(['threads', 'thread', 'waited', 'kernels', 'k/1 thr'].map((s) => s.padStart(9)).join(''));
+const oneThread = runs.find((run) => run.threads === 1);
+for (const run of runs.filter((r) => r.threads > 1)) {
+  for (let i = 0; i < run.threads; i++) {
+    const waited = median(run.samples.map((s) => s[`waited${i}`]));
+    const worked = median(run.samples.map((s) => s[`worked${i}`]));
+    const share = oneThread ? (worked / median(oneThread.samples.map((s) => s.batches + s.evaluate))).toFixed(2) : '';
+    console.log([run.threads, i, waited.toFixed(2), worked.toFixed(2), share].map((v) => String(v).padStart(9)).join(''));
+  }
 }
 console.log(['threads', 'forward', 'backward'].map((s) => s.padStart(9)).join(''));
 runs.forEach((run, i) => {

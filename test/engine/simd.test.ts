@@ -205,6 +205,27 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     expect(sameBytes(alone.params.bias, reference.params.bias)).toBe(true);
   });
 
+  // bench/profile.ts reads where each thread's time went. A helper that never comes has spent
+  // none; the coordinator has spent its time in the kernels; nothing counts once it is off.
+  it('profile() counts each thread\'s time in the kernels, and stops counting when turned off', () => {
+    const hyperparameters: Hyperparameters = { ...defaults, epochs: 1, seed: 6 };
+    const absent = new Team(kernels, shared.layout, createControl(), 1);
+    const epoch = () =>
+      train(initTrainingState(hyperparameters), simdBackend({ memory: shared.memory, layout: shared.layout, team: absent, slotIndex: 1, threads: () => 2 }));
+    absent.profile(true);
+    const started = performance.now();
+    epoch();
+    const elapsed = performance.now() - started;
+    const on = absent.profiled();
+    expect(on.workedMs[0]).toBeGreaterThan(0.5 * elapsed);
+    expect(on.workedMs[0] + on.waitedMs[0]).toBeLessThanOrEqual(elapsed);
+    expect(on.workedMs[1]).toBe(0);
+    expect(on.waitedMs[1]).toBe(0);
+    absent.profile(false);
+    epoch();
+    expect(absent.profiled()).toEqual({ waitedMs: [0, 0], workedMs: [0, 0] });
+  });
+
   // A trained model (the TypeScript one from the first test) in a slot of its own.
   const trainedInSlot = () => {
     const state = trainedTs ?? initTrainingState(defaults);

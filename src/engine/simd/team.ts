@@ -17,7 +17,10 @@ const LR = 8, MOMENTUM = 9, WEIGHT_DECAY = 10, INV_N = 11, NEXT_START = 12, NEXT
 const CLAIM = 14, ITEMS = 15, RESULT = 16, FINISHED_SLEEPERS = 17, SLEEPERS = 18;
 // Items before SPLIT are forward rows, from SPLIT on backward items.
 const SPLIT = 19;
-const CONTROL_WORDS = 32; // past 64 bytes: the claim word's line is shared by the threads anyway
+// bench/profile.ts: while PROFILING is set, each thread adds the microseconds it spends
+// waiting for other threads (at WAITED + index) and in the kernels (at WORKED + index).
+const PROFILING = 20, WAITED = 32, WORKED = WAITED + MAX_THREADS;
+const CONTROL_WORDS = WORKED + MAX_THREADS; // past 64 bytes: the claim word's line is shared by the threads anyway
 const GEN_MASK = 0x7fff;
 const CLOSED = 0xffff; // no item left: set before a command's arguments change
 // Spin this many checks before sleeping. A check (Atomics.load, a call into V8's runtime)
@@ -129,6 +132,7 @@ function claimAndWork(kernels: Kernels, layout: SimdLayout, control: Int32Array,
   const items = control[ITEMS];
   const split = control[SPLIT];
   const threads = control[THREADS];
+  const profiling = control[PROFILING] !== 0;
   let forwardSeen = false;
   for (;;) {
     const word = Atomics.load(control, CLAIM);
@@ -137,15 +141,23 @@ function claimAndWork(kernels: Kernels, layout: SimdLayout, control: Int32Array,
     const end = chunkEnd(next, split, items, threads);
     if (Atomics.compareExchange(control, CLAIM, word, tag | end) !== word) continue;
     if (next >= split && !forwardSeen) {
+      const waited = profiling ? performance.now() : 0;
       awaitFinished(control, split, deadline);
+      if (profiling) addMicroseconds(control, WAITED + index, waited);
       forwardSeen = true;
     }
+    const worked = profiling ? performance.now() : 0;
     work(kernels, layout, control, floats, index, next, end);
+    if (profiling) addMicroseconds(control, WORKED + index, worked);
     const finished = Atomics.add(control, FINISHED, end - next) + end - next;
     if ((finished === items || (finished >= split && finished - (end - next) < split)) && Atomics.load(control, FINISHED_SLEEPERS) > 0) {
       Atomics.notify(control, FINISHED);
     }
   }
+}
+
+function addMicroseconds(control: Int32Array, word: number, since: number): void {
+  Atomics.add(control, word, Math.round((performance.now() - since) * 1000));
 }
 
 // [items, split] of a command: how many items, and where the backward ones start.
@@ -207,7 +219,25 @@ export class Team {
     const deadline = Date.now() + HELPER_TIMEOUT_MS;
     claimAndWork(this.kernels, this.layout, control, floats, 0, gen, deadline);
     // What is left was claimed by helpers that are running it.
+    const profiling = control[PROFILING] !== 0;
+    const waited = profiling ? performance.now() : 0;
     awaitFinished(control, items, deadline);
+    if (profiling) addMicroseconds(control, WAITED, waited);
+  }
+
+  // bench/profile.ts: starts counting (from zero) where each thread's time goes, or stops.
+  profile(on: boolean): void {
+    this.control.fill(0, WAITED, WORKED + MAX_THREADS);
+    Atomics.store(this.control, PROFILING, on ? 1 : 0);
+  }
+
+  // Per thread of the team (coordinator first), milliseconds since profile(true): waiting for
+  // the others (the forward rows before the backward pass, the last chunks at the end of a
+  // command), and in the kernels. A single-thread command is not counted.
+  profiled(): { waitedMs: number[]; workedMs: number[] } {
+    const threads = this.helpers + 1;
+    const read = (word: number) => Array.from({ length: threads }, (_, i) => Atomics.load(this.control, word + i) / 1000);
+    return { waitedMs: read(WAITED), workedMs: read(WORKED) };
   }
 
   // The number of test images the last Evaluate classified correctly.
