@@ -80,6 +80,13 @@ const runtimes = await Promise.all([cores, 1].map(async (threads) => {
   return { threads, runtime, runs: [] as EpochMetrics[][] };
 }));
 const numpyRuns = [undefined, 1].map((threads) => ({ threads, blas: undefined as BlasInfo | undefined, runs: [] as EpochMetrics[][] }));
+// Two jobs at once on a runtime of two pool workers: each gets one thread, as in the service
+// when two users train together. Next to one job on one thread, their throughput is what
+// this machine gives two threads of this work when nothing is shared between them: the
+// ceiling for one job's scaling on two threads.
+const pair = cores > 1 ? await createLocalRuntime({ poolSize: 2, kernels: 'simd', cores: 2, dataset, log: pino({ level: 'warn' }) }) : undefined;
+await pair?.ready;
+const pairRuns: EpochMetrics[][] = [];
 for (let i = 0; i < repeats; i++) {
   for (let j = 0; j < runtimes.length; j++) {
     const { runtime, runs } = runtimes[j];
@@ -92,9 +99,18 @@ for (let i = 0; i < repeats; i++) {
     numpyRun.blas = blas;
     numpyRun.runs.push(metrics);
   }
+  if (pair) {
+    const outcomes = await Promise.all([0, 1].map((k) =>
+      pair.start({ jobId: `bench-pair-${i}-${k}`, hyperparameters: hyperparameters as Hyperparameters }, () => {}).outcome));
+    for (const outcome of outcomes) {
+      if (outcome.kind !== 'completed') throw new Error(`a benchmark run of the pair ended ${outcome.kind}`);
+      pairRuns.push(outcome.metrics);
+    }
+  }
 }
-await Promise.all(runtimes.map(({ runtime }) => runtime.close()));
+await Promise.all([...runtimes.map(({ runtime }) => runtime.close()), pair?.close()]);
 for (const { threads, runs } of runtimes) record('softmax-serve SIMD', threads, runs);
+if (pair) record('softmax-serve SIMD, 2 jobs at once', 1, pairRuns);
 for (const { blas, runs } of numpy ? numpyRuns : []) {
   console.log(`  (NumPy ${blas!.numpy}: ${blas!.library ?? 'unknown BLAS'} ${blas!.version ?? ''} ${blas!.kernel ? `kernel ${blas!.kernel}` : ''}, ` +
     `${blas!.threads ?? '?'} thread(s), ${blas!.path ?? 'library not found'})`);
@@ -122,6 +138,20 @@ console.log('\nslower than softmax-serve SIMD on all cores, by');
 for (const row of rows) {
   row.ratioToThisEngine = (row.secondsPerEpoch as { median: number }).median / referenceMedian;
   console.log(`  ${`${row.engine} (${row.threads} thread${row.threads === 1 ? '' : 's'})`.padEnd(40)} ${(row.ratioToThisEngine as number).toFixed(1)}×`);
+}
+
+// Scaling: one job on every core against one thread, next to what two independent jobs
+// (one thread each, nothing shared) got from the same machine in the same minutes.
+const simdMedian = (threads: number, engine = 'softmax-serve SIMD') =>
+  (rows.find((row) => row.engine === engine && row.threads === threads)!.secondsPerEpoch as { median: number }).median;
+if (pair) {
+  const oneThread = simdMedian(1);
+  const scaling = oneThread / simdMedian(cores);
+  const ceiling = (2 * oneThread) / simdMedian(1, 'softmax-serve SIMD, 2 jobs at once');
+  console.log(`\nscaling: one job on ${cores} threads is ${scaling.toFixed(2)}× as fast as on one; two one-thread jobs at once ` +
+    `train ${ceiling.toFixed(2)}× the epochs per second of one alone` +
+    (cores === 2 ? ` (the machine's ceiling for two threads of this work), so the team reaches ${((100 * scaling) / ceiling).toFixed(0)}% of it` : ''));
+  Object.assign(rows[0], { scaling, pairThroughput: ceiling });
 }
 
 const numpyRow = rows.find((row) => String(row.engine).startsWith('NumPy'));
