@@ -5,15 +5,15 @@
 # (scripts/container-setup.sh reads the name and the Node major version from this line).
 ARG BASE_IMAGE=node:24-bookworm-slim
 
-# --- build: all dependencies, compile TypeScript, then drop the dev dependencies ---
+# --- build: all dependencies, compile (scripts/build.mjs), then drop the dev dependencies ---
 FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
-COPY scripts/build-wasm.ts ./scripts/
+COPY scripts/build.mjs scripts/build-wasm.ts ./scripts/
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --ignore-scripts
 
 # --- runtime: production dependencies, compiled output and Debian's Fashion-MNIST ---
