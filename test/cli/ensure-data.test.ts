@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +85,41 @@ describe("npm start's first step: find Fashion-MNIST or download it", () => {
     const attempt = ensureFashionMnist({ cwd, baseUrl: `${base}/elsewhere/`, systemDirectory: nowhere });
     await expect(attempt).rejects.toThrow(/\/elsewhere\/train-images-idx3-ubyte\.gz: HTTP 404[\s\S]*Fashion-MNIST not found/);
     expect(await readdir(path.join(cwd, 'data', 'fashion-mnist')).catch(() => [])).toEqual([]);
+  });
+
+  it("falls back to Debian's package when the download fails, where it may install one", async () => {
+    const cwd = await freshDirectory('offline-with-apt');
+    // Stands for /usr/share/datasets/fashion-mnist before and after `apt-get install dataset-fashion-mnist`.
+    const system = await freshDirectory('offline-with-apt-system');
+    const installed: string[] = [];
+    const lines: string[] = [];
+    const outcome = await ensureFashionMnist({
+      cwd,
+      baseUrl: `${base}/elsewhere/`,
+      systemDirectory: system,
+      log: (line) => lines.push(line),
+      installSystemPackage: async () => {
+        for (const file of gzFiles) {
+          await writeFile(path.join(system, file), await readFile(path.join(DEBIAN_DIR, file)));
+          installed.push(file);
+        }
+        return 'installed it';
+      },
+    });
+    expect(outcome).toEqual({ directory: system, downloaded: true });
+    expect(installed).toHaveLength(4);
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toMatch(/^the download failed \(.*\/elsewhere\/train-images-idx3-ubyte\.gz: HTTP 404 Not Found\); trying Debian's package dataset-fashion-mnist instead$/);
+    expect(lines[3]).toBe('installed it');
+
+    const cwd2 = await freshDirectory('offline-apt-fails');
+    const failing = ensureFashionMnist({
+      cwd: cwd2,
+      baseUrl: `${base}/elsewhere/`,
+      systemDirectory: nowhere,
+      installSystemPackage: () => Promise.reject(new Error('E: Unable to locate package dataset-fashion-mnist')),
+    });
+    await expect(failing).rejects.toThrow(/HTTP 404[\s\S]*Fashion-MNIST not found[\s\S]*could not be installed either: E: Unable to locate package/);
   });
 
   it('does not download around a wrong FASHION_MNIST_DIR', async () => {
