@@ -24,6 +24,10 @@ field() { node -p "JSON.parse(process.argv[1]).$2" "$1"; }
 quiet() { "$@" 2> >(grep -v systemd >&2) >/dev/null; }
 
 if [ "$ENGINE" = docker ]; then compose=(docker compose); else compose=(podman-compose); fi
+if ! command -v "${compose[0]}" >/dev/null && [ "$ENGINE" = podman ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  log "installing podman-compose"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman-compose >/dev/null
+fi
 command -v "${compose[0]}" >/dev/null || { log "FAIL: ${compose[0]} is not installed"; exit 1; }
 compose+=(-p "$PROJECT" -f compose.yaml)
 container() { "$ENGINE" ps -a --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -1; }
