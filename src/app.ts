@@ -16,7 +16,7 @@ import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import services, { servicesOptions } from './plugins/services.js';
-import { startupTimeoutMs } from './cluster/cluster-options.js';
+import { startupTimeoutMs } from './adapters/redis/cluster-options.js';
 import { buildWorkerApp } from './cluster/worker-app.js';
 import dashboardRoutes from './routes/dashboard.js';
 import datasetRoutes from './routes/datasets.js';

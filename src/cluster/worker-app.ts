@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { loggerOptions, type AppOptions } from '../app.js';
 import type { Config } from '../config.js';
-import { startupTimeoutMs } from './cluster-options.js';
+import { startupTimeoutMs } from '../adapters/redis/cluster-options.js';
 import { requestId } from '../logging/request-id.js';
 import auth from '../plugins/auth.js';
 import errorHandler from '../plugins/error-handler.js';

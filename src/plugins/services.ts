@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { clusterServices } from '../cluster/cluster-services.js';
-import { clusterOptions, type ClusterOptions } from '../cluster/cluster-options.js';
+import { clusterServices } from '../adapters/redis/cluster-services.js';
+import { clusterOptions, type ClusterOptions } from '../adapters/redis/cluster-options.js';
 import type { Config } from '../config.js';
 import type { Dataset } from '../data/fashion-mnist.js';
 import { JobManager } from '../jobs/job-manager.js';

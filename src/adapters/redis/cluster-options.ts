@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 
 // What the services need to run scaled out: undefined without REDIS_URL (one process, files).
 export interface ClusterOptions {

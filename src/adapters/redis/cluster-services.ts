@@ -4,12 +4,12 @@
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { loadFashionMnist } from '../data/fashion-mnist.js';
-import { openModelRegistry } from '../models/model-registry.js';
-import type { Services, ServicesOptions } from '../plugins/services.js';
-import { createLocalRuntime } from '../runtime/local-runtime.js';
-import { openRedisStore } from '../store/redis-store.js';
-import { SweepManager } from '../sweeps/sweep-manager.js';
+import { loadFashionMnist } from '../../data/fashion-mnist.js';
+import { openModelRegistry } from '../../models/model-registry.js';
+import type { Services, ServicesOptions } from '../../plugins/services.js';
+import { createLocalRuntime } from '../../runtime/local-runtime.js';
+import { openRedisStore } from '../../store/redis-store.js';
+import { SweepManager } from '../../sweeps/sweep-manager.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { jobRecords } from './job-records.js';
 import { clusterKeys, QUEUE_NAME } from './keys.js';
