@@ -8,7 +8,7 @@ import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import { openModelRegistry } from '../../models/model-registry.js';
 import type { Services, ServicesOptions } from '../../plugins/services.js';
 import { createLocalRuntime } from '../../runtime/local-runtime.js';
-import { openRedisStore } from '../../store/redis-store.js';
+import { openRedisStore } from './redis-store.js';
 import { SweepManager } from '../../sweeps/sweep-manager.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { jobRecords } from './job-records.js';
