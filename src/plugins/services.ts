@@ -4,7 +4,7 @@ import { clusterServices } from '../adapters/redis/cluster-services.js';
 import { clusterOptions, type ClusterOptions } from '../adapters/redis/cluster-options.js';
 import type { Config } from '../config.js';
 import type { Dataset } from '../data/fashion-mnist.js';
-import { JobManager } from '../jobs/job-manager.js';
+import { JobManager } from '../adapters/files/job-manager.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import { openModelRegistry, type ModelRegistry } from '../models/model-registry.js';
 import type { Retention } from '../retention.js';
