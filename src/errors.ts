@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { FoundIssues } from './validation/bounded-issues.js';
 
 // The one error table: every error the API can answer with, and its HTTP status.
 export const errorTable = {
@@ -113,6 +112,18 @@ export function errorBody(code: ErrorCode, message: string, details?: ErrorDetai
 
 export function truncate(text: string, limit = TEXT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+export interface FoundIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+// Issues found in a request part (src/validation/bounded-issues.ts finds them); `complete: false`
+// means the search stopped at the limit: there may be more.
+export interface FoundIssues {
+  issues: FoundIssue[];
+  complete: boolean;
 }
 
 // 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`, with at most
