@@ -3,63 +3,23 @@ import fp from 'fastify-plugin';
 import { clusterServices } from '../adapters/redis/cluster-services.js';
 import { clusterOptions, type ClusterOptions } from '../adapters/redis/cluster-options.js';
 import type { Config } from '../config.js';
-import type { Dataset } from '../data/fashion-mnist.js';
 import { JobManager } from '../adapters/files/job-manager.js';
-import type { JobsService } from '../jobs/jobs-service.js';
-import { openModelRegistry, type ModelRegistry } from '../models/model-registry.js';
-import type { Retention } from '../retention.js';
+import { openModelRegistry } from '../models/model-registry.js';
 import { createLocalRuntime } from '../runtime/local-runtime.js';
-import type { TrainingRuntime } from '../runtime/training-runtime.js';
-import { openStateStore, type StateStore } from '../store/state-store.js';
+import { openStateStore } from '../store/state-store.js';
 import { SweepManager } from '../sweeps/sweep-manager.js';
+import type { Services, ServicesOptions } from '../ports.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    dataset: Dataset;
-    store: StateStore;
-    models: ModelRegistry;
-    jobs: JobsService;
-    sweeps: SweepManager;
-    runtime: TrainingRuntime;
-    // Redis mode: this process's role and name.
-    cluster: { role: ClusterOptions['role']; workerId: string } | undefined;
-  }
-}
-
-export interface ServicesOptions {
-  kernels: 'simd' | 'typescript';
-  dataDir: string;
-  datasetDir?: string;
-  dataset?: Dataset;
-  poolSize: number;
-  maxQueuedJobs: number;
-  shutdownTimeoutMs: number;
-  jobRetention: Retention;
-  modelRetention: Retention;
-  trainingWorker?: { filename: string; execArgv: string[] };
-  // Set with REDIS_URL: state, queue and events in Redis (src/cluster).
+// The services' options: what every adapter takes, and Redis mode's with REDIS_URL.
+export interface ServicesPluginOptions extends ServicesOptions {
   cluster?: ClusterOptions;
-}
-
-// What a mode provides: the embedded one below, or the cluster's (src/cluster/cluster-services.ts).
-export interface Services {
-  runtime: TrainingRuntime;
-  dataset: Dataset;
-  store: StateStore;
-  models: ModelRegistry;
-  jobs: JobsService;
-  sweeps: SweepManager;
-  cluster?: { role: ClusterOptions['role']; workerId: string };
-  // Running jobs stop at a checkpoint and go back to the queue; every write lands.
-  shutdown(patienceMs: number): Promise<void>;
-  close(): Promise<void>;
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 // The services' options from the configuration (and what a caller of buildApp passes beside it).
-export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'dataset' | 'trainingWorker'>): ServicesOptions {
+export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'dataset' | 'trainingWorker'>): ServicesPluginOptions {
   return {
     kernels: config.TRAINING_KERNELS,
     dataDir: config.DATA_DIR,
@@ -112,7 +72,7 @@ async function embeddedServices(app: FastifyInstance, options: ServicesOptions):
 
 // The services of the mode configured; onClose pauses running jobs at a checkpoint, waits for
 // every write, and stops the runtime.
-export default fp(async function services(app: FastifyInstance, options: ServicesOptions) {
+export default fp(async function services(app: FastifyInstance, options: ServicesPluginOptions) {
   const services = options.cluster ? await clusterServices(app, options, options.cluster) : await embeddedServices(app, options);
   const { dataset, store, models, jobs, sweeps } = services;
   app.log.info({ directory: dataset.directory, train: dataset.train.count, test: dataset.test.count }, 'dataset loaded');

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import { openModelRegistry } from '../../models/model-registry.js';
-import type { Services, ServicesOptions } from '../../plugins/services.js';
+import type { Services, ServicesOptions } from '../../ports.js';
 import { createLocalRuntime } from '../../runtime/local-runtime.js';
 import { openRedisStore } from './redis-store.js';
 import { SweepManager } from '../../sweeps/sweep-manager.js';
