@@ -1,14 +1,15 @@
+// The composition root: the services of the mode the configuration names, on the app as the ports
+// (src/ports.ts) describe them. Without REDIS_URL the embedded adapter (src/adapters/files), with
+// it the Redis adapter (src/adapters/redis); then the same for both: restored before the app
+// answers, pruned by the retention policy hourly, paused at a checkpoint and closed on shutdown.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { embeddedServices } from '../adapters/files/embedded-services.js';
 import { clusterServices } from '../adapters/redis/cluster-services.js';
 import { clusterOptions, type ClusterOptions } from '../adapters/redis/cluster-options.js';
 import type { Config } from '../config.js';
-import { JobManager } from '../adapters/files/job-manager.js';
-import { openModelRegistry } from '../models/model-registry.js';
-import { createLocalRuntime } from '../runtime/local-runtime.js';
-import { openStateStore } from '../store/state-store.js';
-import { SweepManager } from '../sweeps/sweep-manager.js';
-import type { Services, ServicesOptions } from '../ports.js';
+import type { EpochMetrics } from '../engine/train.js';
+import type { ServicesOptions } from '../ports.js';
 
 // The services' options: what every adapter takes, and Redis mode's with REDIS_URL.
 export interface ServicesPluginOptions extends ServicesOptions {
@@ -35,44 +36,10 @@ export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'da
   };
 }
 
-// The training runtime (which loads the dataset into the memory its workers share), the
-// persisted state, and the jobs.
-async function embeddedServices(app: FastifyInstance, options: ServicesOptions): Promise<Services> {
-  const runtime = await createLocalRuntime({
-    poolSize: options.poolSize,
-    kernels: options.kernels,
-    dataset: options.dataset ?? { directory: options.datasetDir },
-    log: app.log,
-    worker: options.trainingWorker,
-  });
-  const store = await openStateStore(options.dataDir, {
-    onInvalid: (problem) => app.log.warn(problem, 'a stored document is invalid: moved aside and ignored'),
-  });
-  const models = await openModelRegistry(store, options.modelRetention);
-  const jobs = new JobManager({
-    runtime,
-    store,
-    models,
-    log: app.log,
-    maxQueued: options.maxQueuedJobs,
-    retention: options.jobRetention,
-    onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
-  });
-  return {
-    runtime,
-    dataset: runtime.dataset,
-    store,
-    models,
-    jobs,
-    sweeps: new SweepManager(jobs, store),
-    shutdown: (patienceMs) => jobs.shutdown(patienceMs),
-    close: () => runtime.close(),
-  };
-}
-
 // The services of the mode configured; onClose pauses running jobs at a checkpoint, waits for
 // every write, and stops the runtime.
-export default fp(async function services(app: FastifyInstance, options: ServicesPluginOptions) {
+export default fp(async function services(app: FastifyInstance, pluginOptions: ServicesPluginOptions) {
+  const options = { ...pluginOptions, onEpoch: (metrics: EpochMetrics) => app.metrics.epochSeconds.observe(metrics.seconds) };
   const services = options.cluster ? await clusterServices(app, options, options.cluster) : await embeddedServices(app, options);
   const { dataset, store, models, jobs, sweeps } = services;
   app.log.info({ directory: dataset.directory, train: dataset.train.count, test: dataset.test.count }, 'dataset loaded');

@@ -85,7 +85,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
       workerId: cluster.workerId,
       lockMs: cluster.lockMs,
       onFinished: () => jobs.prune(),
-      onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
+      onEpoch: options.onEpoch,
     })
     : undefined;
   log.info({ role: cluster.role, workerId: cluster.workerId, prefix: cluster.prefix }, 'scaled out on Redis');
