@@ -10,18 +10,16 @@ import {
 import { configSchema, type Config } from './config.js';
 import { validationFailed } from './errors.js';
 import type { Dataset } from './data/fashion-mnist.js';
-import { redactUrl } from './logging/redact-url.js';
+import { loggerOptions } from './logging/logger-options.js';
 import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
-import services, { servicesOptions } from './plugins/services.js';
-import { startupTimeoutMs } from './adapters/redis/cluster-options.js';
-import { buildWorkerApp } from './cluster/worker-app.js';
+import services, { servicesOptions, startupTimeoutMs } from './plugins/services.js';
+import healthRoutes from './routes/health.js';
 import dashboardRoutes from './routes/dashboard.js';
 import datasetRoutes from './routes/datasets.js';
 import evaluationRoutes from './routes/evaluation.js';
-import healthRoutes from './routes/health.js';
 import { closeStreamsOnShutdown } from './routes/event-streams.js';
 import jobEventRoutes, { jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
@@ -62,26 +60,25 @@ const MAX_PARAM_LENGTH = 500;
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
-// pino's options, the caller's (tests send logs to a stream) with the request as logged:
-// method, address and the URL without the token in any of its spellings.
-export function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServerOptions['logger'] {
-  if (given === false) return false;
-  const base = typeof given === 'object' ? given : {};
-  return {
-    level: config.LOG_LEVEL,
-    ...base,
-    serializers: {
-      ...base.serializers,
-      req: (request) => ({ method: request.method, url: redactUrl(request.url, config.API_TOKEN), remoteAddress: request.ip }),
-    },
-  };
-}
+// The route groups of the API, in the order they are registered (openapi.yaml lists their paths in it).
+const API_ROUTE_GROUPS = [
+  'health', 'jobs', 'job-events', 'predict', 'v2', 'models', 'model-files', 'evaluation', 'predictions', 'datasets', 'lab',
+  'sweeps', 'sweep-events', 'metrics', 'openapi', 'dashboard',
+] as const;
+type RouteGroup = (typeof API_ROUTE_GROUPS)[number];
 
-// Builds the configured, unstarted app; src/server.ts listens.
+// What a process of each ROLE serves. A training worker (ROLE=worker) answers what its
+// orchestrator probes and scrapes: /healthz and /readyz (the health group) and /metrics.
+export const routeGroupsOf: Record<Config['ROLE'], readonly RouteGroup[]> = {
+  all: API_ROUTE_GROUPS,
+  api: API_ROUTE_GROUPS,
+  worker: ['health', 'metrics'],
+};
+
+// Builds the configured, unstarted app of the configured ROLE; src/server.ts listens.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined, eventStreamHeartbeatMs: undefined });
-  // A training worker of the scaled-out service answers only /healthz, /readyz and /metrics.
-  if (config.ROLE === 'worker') return buildWorkerApp(config, options);
+  const served = routeGroupsOf[config.ROLE];
   const app = Fastify({
     logger: loggerOptions(config, options.logger),
     bodyLimit: Math.min(SMALL_BODY_LIMIT, config.BODY_LIMIT_BYTES),
@@ -145,7 +142,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(errorHandler);
   await app.register(auth, { token: config.API_TOKEN });
   await app.register(metrics);
-  await app.register(fastifySwagger, {
+  // What the API's route groups need: their document (/openapi.yaml) and WebSockets (the event streams).
+  if (served.includes('openapi')) await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -166,23 +164,27 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
+  if (served.includes('job-events')) await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, servicesOptions(config, options));
-  await app.register(healthRoutes);
-  await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
-  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
-  await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
-  await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
-  await app.register(modelRoutes);
-  await app.register(modelFileRoutes);
-  await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
-  await app.register(predictionRoutes);
-  await app.register(datasetRoutes);
-  await app.register(labRoutes);
-  await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
-  await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
-  await app.register(metricsRoutes);
-  await app.register(openapiRoutes);
-  await app.register(dashboardRoutes);
+  const heartbeatMs = options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS;
+  const routeGroups: Record<RouteGroup, () => PromiseLike<unknown>> = {
+    health: () => app.register(healthRoutes),
+    jobs: () => app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS }),
+    'job-events': () => app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs }),
+    predict: () => app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES }),
+    v2: () => app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES }),
+    models: () => app.register(modelRoutes),
+    'model-files': () => app.register(modelFileRoutes),
+    evaluation: () => app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES }),
+    predictions: () => app.register(predictionRoutes),
+    datasets: () => app.register(datasetRoutes),
+    lab: () => app.register(labRoutes),
+    sweeps: () => app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS }),
+    'sweep-events': () => app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs }),
+    metrics: () => app.register(metricsRoutes),
+    openapi: () => app.register(openapiRoutes),
+    dashboard: () => app.register(dashboardRoutes),
+  };
+  for (const group of served) await routeGroups[group]();
   return app;
 }
