@@ -60,25 +60,12 @@ const MAX_PARAM_LENGTH = 500;
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
-// The route groups of the API, in the order they are registered (openapi.yaml lists their paths in it).
-const API_ROUTE_GROUPS = [
-  'health', 'jobs', 'job-events', 'predict', 'v2', 'models', 'model-files', 'evaluation', 'predictions', 'datasets', 'lab',
-  'sweeps', 'sweep-events', 'metrics', 'openapi', 'dashboard',
-] as const;
-type RouteGroup = (typeof API_ROUTE_GROUPS)[number];
-
-// What a process of each ROLE serves. A training worker (ROLE=worker) answers what its
-// orchestrator probes and scrapes: /healthz and /readyz (the health group) and /metrics.
-export const routeGroupsOf: Record<Config['ROLE'], readonly RouteGroup[]> = {
-  all: API_ROUTE_GROUPS,
-  api: API_ROUTE_GROUPS,
-  worker: ['health', 'metrics'],
-};
-
-// Builds the configured, unstarted app of the configured ROLE; src/server.ts listens.
+// Builds the configured, unstarted app of the configured ROLE; src/server.ts listens. Every role
+// gets the same server; a training worker (ROLE=worker) serves only what its orchestrator probes
+// and scrapes (/healthz, /readyz, /metrics), the others the whole API.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined, eventStreamHeartbeatMs: undefined });
-  const served = routeGroupsOf[config.ROLE];
+  const servesApi = config.ROLE !== 'worker';
   const app = Fastify({
     logger: loggerOptions(config, options.logger),
     bodyLimit: Math.min(SMALL_BODY_LIMIT, config.BODY_LIMIT_BYTES),
@@ -143,7 +130,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(auth, { token: config.API_TOKEN });
   await app.register(metrics);
   // What the API's route groups need: their document (/openapi.yaml) and WebSockets (the event streams).
-  if (served.includes('openapi')) await app.register(fastifySwagger, {
+  if (servesApi) await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -164,27 +151,28 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
-  if (served.includes('job-events')) await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
+  if (servesApi) await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, servicesOptions(config, options));
-  const heartbeatMs = options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS;
-  const routeGroups: Record<RouteGroup, () => PromiseLike<unknown>> = {
-    health: () => app.register(healthRoutes),
-    jobs: () => app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS }),
-    'job-events': () => app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs }),
-    predict: () => app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES }),
-    v2: () => app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES }),
-    models: () => app.register(modelRoutes),
-    'model-files': () => app.register(modelFileRoutes),
-    evaluation: () => app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES }),
-    predictions: () => app.register(predictionRoutes),
-    datasets: () => app.register(datasetRoutes),
-    lab: () => app.register(labRoutes),
-    sweeps: () => app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS }),
-    'sweep-events': () => app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs }),
-    metrics: () => app.register(metricsRoutes),
-    openapi: () => app.register(openapiRoutes),
-    dashboard: () => app.register(dashboardRoutes),
-  };
-  for (const group of served) await routeGroups[group]();
+  await app.register(healthRoutes);
+  // A training worker: health and readiness (above), and metrics; no API.
+  if (!servesApi) {
+    await app.register(metricsRoutes);
+    return app;
+  }
+  await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
+  await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
+  await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(modelRoutes);
+  await app.register(modelFileRoutes);
+  await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(predictionRoutes);
+  await app.register(datasetRoutes);
+  await app.register(labRoutes);
+  await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
+  await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
+  await app.register(metricsRoutes);
+  await app.register(openapiRoutes);
+  await app.register(dashboardRoutes);
   return app;
 }

@@ -69,6 +69,18 @@ export const fieldIssueSchema = z
 
 export type FieldIssue = z.infer<typeof fieldIssueSchema>;
 
+export interface FoundIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+// Issues found in a request part (src/validation/bounded-issues.ts finds them); `complete: false`
+// means the search stopped at the limit: there may be more.
+export interface FoundIssues {
+  issues: FoundIssue[];
+  complete: boolean;
+}
+
 export const errorBodySchema = z
   .object({
     error: z.object({
@@ -112,18 +124,6 @@ export function errorBody(code: ErrorCode, message: string, details?: ErrorDetai
 
 export function truncate(text: string, limit = TEXT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
-}
-
-export interface FoundIssue {
-  path: PropertyKey[];
-  message: string;
-}
-
-// Issues found in a request part (src/validation/bounded-issues.ts finds them); `complete: false`
-// means the search stopped at the limit: there may be more.
-export interface FoundIssues {
-  issues: FoundIssue[];
-  complete: boolean;
 }
 
 // 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`, with at most
