@@ -10,18 +10,16 @@ import {
 import { configSchema, type Config } from './config.js';
 import { validationFailed } from './errors.js';
 import type { Dataset } from './data/fashion-mnist.js';
-import { redactUrl } from './logging/redact-url.js';
+import { loggerOptions } from './logging/logger-options.js';
 import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
-import services, { servicesOptions } from './plugins/services.js';
-import { startupTimeoutMs } from './cluster/cluster-options.js';
-import { buildWorkerApp } from './cluster/worker-app.js';
+import services, { servicesOptions, startupTimeoutMs } from './plugins/services.js';
+import healthRoutes from './routes/health.js';
 import dashboardRoutes from './routes/dashboard.js';
 import datasetRoutes from './routes/datasets.js';
 import evaluationRoutes from './routes/evaluation.js';
-import healthRoutes from './routes/health.js';
 import { closeStreamsOnShutdown } from './routes/event-streams.js';
 import jobEventRoutes, { jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
@@ -62,26 +60,12 @@ const MAX_PARAM_LENGTH = 500;
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
-// pino's options, the caller's (tests send logs to a stream) with the request as logged:
-// method, address and the URL without the token in any of its spellings.
-export function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServerOptions['logger'] {
-  if (given === false) return false;
-  const base = typeof given === 'object' ? given : {};
-  return {
-    level: config.LOG_LEVEL,
-    ...base,
-    serializers: {
-      ...base.serializers,
-      req: (request) => ({ method: request.method, url: redactUrl(request.url, config.API_TOKEN), remoteAddress: request.ip }),
-    },
-  };
-}
-
-// Builds the configured, unstarted app; src/server.ts listens.
+// Builds the configured, unstarted app of the configured ROLE; src/server.ts listens. Every role
+// gets the same server; a training worker (ROLE=worker) serves only what its orchestrator probes
+// and scrapes (/healthz, /readyz, /metrics), the others the whole API.
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const config = configSchema.parse({ ...options, dataset: undefined, logger: undefined, trainingWorker: undefined, eventStreamHeartbeatMs: undefined });
-  // A training worker of the scaled-out service answers only /healthz, /readyz and /metrics.
-  if (config.ROLE === 'worker') return buildWorkerApp(config, options);
+  const servesApi = config.ROLE !== 'worker';
   const app = Fastify({
     logger: loggerOptions(config, options.logger),
     bodyLimit: Math.min(SMALL_BODY_LIMIT, config.BODY_LIMIT_BYTES),
@@ -145,7 +129,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(errorHandler);
   await app.register(auth, { token: config.API_TOKEN });
   await app.register(metrics);
-  await app.register(fastifySwagger, {
+  // What the API's route groups need: their document (/openapi.yaml) and WebSockets (the event streams).
+  if (servesApi) await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -166,9 +151,14 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
+  if (servesApi) await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, servicesOptions(config, options));
   await app.register(healthRoutes);
+  // A training worker: health and readiness (above), and metrics; no API.
+  if (!servesApi) {
+    await app.register(metricsRoutes);
+    return app;
+  }
   await app.register(jobRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(jobEventRoutes, { maxWatchersPerJob: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });

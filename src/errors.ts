@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { FoundIssues } from './validation/bounded-issues.js';
 
 // The one error table: every error the API can answer with, and its HTTP status.
 export const errorTable = {
@@ -69,6 +68,18 @@ export const fieldIssueSchema = z
   .meta({ id: 'FieldIssue' });
 
 export type FieldIssue = z.infer<typeof fieldIssueSchema>;
+
+export interface FoundIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+// Issues found in a request part (src/validation/bounded-issues.ts finds them); `complete: false`
+// means the search stopped at the limit: there may be more.
+export interface FoundIssues {
+  issues: FoundIssue[];
+  complete: boolean;
+}
 
 export const errorBodySchema = z
   .object({

@@ -13,7 +13,7 @@ import { newId } from './ids.js';
 export type ProgressEvent = Extract<JobEvent, { type: 'progress' }>;
 
 // Where a job's life is recorded: the job manager's store and event hub (one process), or Redis
-// (src/cluster/job-journal.ts), where a write of a job this worker no longer owns rejects with
+// (src/adapters/redis/job-journal.ts), where a write of a job this worker no longer owns rejects with
 // JobOwnershipLost.
 export interface JobRunnerContext {
   runtime: TrainingRuntime;

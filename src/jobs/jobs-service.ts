@@ -1,5 +1,6 @@
-// What the routes ask of jobs, whoever keeps them: the embedded JobManager (one process, files)
-// or the cluster's RedisJobs (src/cluster: records in Redis, a BullMQ queue, a stream per job).
+// What the routes ask of jobs, whoever keeps them: the embedded JobManager (src/adapters/files: one
+// process, files) or the cluster's RedisJobs (src/adapters/redis: records in Redis, a BullMQ queue, a
+// stream per job).
 // Reads may be synchronous (embedded) or not (cluster): callers await them either way.
 import type { Job, JobEvent, JobStatus, JobSummary } from '../schemas/jobs.js';
 import type { JobRequest } from './job-record.js';

@@ -1,65 +1,31 @@
+// The composition root: the services of the mode the configuration names, on the app as the ports
+// (src/ports.ts) describe them. Without REDIS_URL the embedded adapter (src/adapters/files), with
+// it the Redis adapter (src/adapters/redis); then the same for both: restored before the app
+// answers, pruned by the retention policy hourly, paused at a checkpoint and closed on shutdown.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { clusterServices } from '../cluster/cluster-services.js';
-import { clusterOptions, type ClusterOptions } from '../cluster/cluster-options.js';
+import { embeddedServices } from '../adapters/files/embedded-services.js';
+import { clusterServices } from '../adapters/redis/cluster-services.js';
+import { clusterOptions, type ClusterOptions } from '../adapters/redis/cluster-options.js';
 import type { Config } from '../config.js';
-import type { Dataset } from '../data/fashion-mnist.js';
-import { JobManager } from '../jobs/job-manager.js';
-import type { JobsService } from '../jobs/jobs-service.js';
-import { openModelRegistry, type ModelRegistry } from '../models/model-registry.js';
-import type { Retention } from '../retention.js';
-import { createLocalRuntime } from '../runtime/local-runtime.js';
-import type { TrainingRuntime } from '../runtime/training-runtime.js';
-import { openStateStore, type StateStore } from '../store/state-store.js';
-import { SweepManager } from '../sweeps/sweep-manager.js';
+import type { EpochMetrics } from '../engine/train.js';
+import type { ServicesOptions } from '../ports.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    dataset: Dataset;
-    store: StateStore;
-    models: ModelRegistry;
-    jobs: JobsService;
-    sweeps: SweepManager;
-    runtime: TrainingRuntime;
-    // Redis mode: this process's role and name.
-    cluster: { role: ClusterOptions['role']; workerId: string } | undefined;
-  }
-}
-
-export interface ServicesOptions {
-  kernels: 'simd' | 'typescript';
-  dataDir: string;
-  datasetDir?: string;
-  dataset?: Dataset;
-  poolSize: number;
-  maxQueuedJobs: number;
-  shutdownTimeoutMs: number;
-  jobRetention: Retention;
-  modelRetention: Retention;
-  trainingWorker?: { filename: string; execArgv: string[] };
-  // Set with REDIS_URL: state, queue and events in Redis (src/cluster).
+// The services' options: what every adapter takes, and Redis mode's with REDIS_URL.
+export interface ServicesPluginOptions extends ServicesOptions {
   cluster?: ClusterOptions;
-}
-
-// What a mode provides: the embedded one below, or the cluster's (src/cluster/cluster-services.ts).
-export interface Services {
-  runtime: TrainingRuntime;
-  dataset: Dataset;
-  store: StateStore;
-  models: ModelRegistry;
-  jobs: JobsService;
-  sweeps: SweepManager;
-  cluster?: { role: ClusterOptions['role']; workerId: string };
-  // Running jobs stop at a checkpoint and go back to the queue; every write lands.
-  shutdown(patienceMs: number): Promise<void>;
-  close(): Promise<void>;
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+// Fastify's limit on a plugin's start (10 s by default) must outlast the wait for Redis, or a
+// process started before its Redis says "Plugin did not start in time" instead of why.
+export const startupTimeoutMs = (config: Config): number | undefined =>
+  config.REDIS_URL ? config.REDIS_CONNECT_TIMEOUT_MS + 60_000 : undefined;
+
 // The services' options from the configuration (and what a caller of buildApp passes beside it).
-export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'dataset' | 'trainingWorker'>): ServicesOptions {
+export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'dataset' | 'trainingWorker'>): ServicesPluginOptions {
   return {
     kernels: config.TRAINING_KERNELS,
     dataDir: config.DATA_DIR,
@@ -75,44 +41,10 @@ export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'da
   };
 }
 
-// The training runtime (which loads the dataset into the memory its workers share), the
-// persisted state, and the jobs.
-async function embeddedServices(app: FastifyInstance, options: ServicesOptions): Promise<Services> {
-  const runtime = await createLocalRuntime({
-    poolSize: options.poolSize,
-    kernels: options.kernels,
-    dataset: options.dataset ?? { directory: options.datasetDir },
-    log: app.log,
-    worker: options.trainingWorker,
-  });
-  const store = await openStateStore(options.dataDir, {
-    onInvalid: (problem) => app.log.warn(problem, 'a stored document is invalid: moved aside and ignored'),
-  });
-  const models = await openModelRegistry(store, options.modelRetention);
-  const jobs = new JobManager({
-    runtime,
-    store,
-    models,
-    log: app.log,
-    maxQueued: options.maxQueuedJobs,
-    retention: options.jobRetention,
-    onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
-  });
-  return {
-    runtime,
-    dataset: runtime.dataset,
-    store,
-    models,
-    jobs,
-    sweeps: new SweepManager(jobs, store),
-    shutdown: (patienceMs) => jobs.shutdown(patienceMs),
-    close: () => runtime.close(),
-  };
-}
-
 // The services of the mode configured; onClose pauses running jobs at a checkpoint, waits for
 // every write, and stops the runtime.
-export default fp(async function services(app: FastifyInstance, options: ServicesOptions) {
+export default fp(async function services(app: FastifyInstance, pluginOptions: ServicesPluginOptions) {
+  const options = { ...pluginOptions, onEpoch: (metrics: EpochMetrics) => app.metrics.epochSeconds.observe(metrics.seconds) };
   const services = options.cluster ? await clusterServices(app, options, options.cluster) : await embeddedServices(app, options);
   const { dataset, store, models, jobs, sweeps } = services;
   app.log.info({ directory: dataset.directory, train: dataset.train.count, test: dataset.test.count }, 'dataset loaded');

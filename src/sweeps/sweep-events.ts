@@ -1,6 +1,6 @@
 import type { JobsService } from '../jobs/jobs-service.js';
 import type { Sweep, SweepEvent } from '../schemas/sweeps.js';
-import type { SweepManager } from './sweep-manager.js';
+import type { SweepsService } from './sweeps-service.js';
 
 // A sweep's members as one stream, whatever carries it (the WebSocket route; an SSE route can
 // call the same): first what already happened, member by member in the sweep's order (each
@@ -9,7 +9,7 @@ import type { SweepManager } from './sweep-manager.js';
 // finished (its leaderboard). Each member is followed through JobsService.follow (in order, none
 // missed or repeated, in one process or across replicas); live messages that come while the
 // replay is being gathered wait for it. Rejects with SWEEP_NOT_FOUND; resolves to the unsubscribe.
-export async function followSweep(sweeps: SweepManager, jobs: JobsService, sweepId: string, deliver: (event: SweepEvent) => void): Promise<() => void> {
+export async function followSweep(sweeps: SweepsService, jobs: JobsService, sweepId: string, deliver: (event: SweepEvent) => void): Promise<() => void> {
   const started = await sweeps.get(sweepId);
   const live = new Set<string>();
   const unsubscribes: Array<() => void> = [];

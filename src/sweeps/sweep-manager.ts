@@ -6,6 +6,7 @@ import { finishedStatuses } from '../schemas/jobs.js';
 import { sweepRecordSchema, type Sweep, type SweepRecord, type SweepRequest, type SweptName } from '../schemas/sweeps.js';
 import type { StateStore } from '../store/state-store.js';
 import { StorageError } from '../store/storage-error.js';
+import type { SweepsService } from './sweeps-service.js';
 
 // Every combination of the grid's lists, in the order they are written: {a:[1,2], b:[3]} →
 // [{a:1,b:3}, {a:2,b:3}].
@@ -20,7 +21,7 @@ export function combinations(grid: Partial<Record<SweptName, number[]>>): Array<
 // sweep itself is a record of what was asked and which job is which member. With a store that
 // other processes share (Redis), records are read from it, not kept: another replica may have
 // made or deleted one.
-export class SweepManager {
+export class SweepManager implements SweepsService {
   private readonly sweeps = new Map<string, SweepRecord>();
 
   constructor(private readonly jobs: JobsService, private readonly store: StateStore, private readonly options: { shared: boolean } = { shared: false }) {}

@@ -1,17 +1,7 @@
 import { z } from 'zod';
 import type * as core from 'zod/v4/core';
+import type { FoundIssue, FoundIssues } from '../errors.js';
 import { compiled } from './compiled.js';
-
-export interface FoundIssue {
-  path: PropertyKey[];
-  message: string;
-}
-
-// `complete: false` means the search stopped at the limit: there may be more.
-export interface FoundIssues {
-  issues: FoundIssue[];
-  complete: boolean;
-}
 
 // How many unknown keys an unrecognized-keys issue names before it stops looking.
 const UNKNOWN_KEYS_NAMED = 20;

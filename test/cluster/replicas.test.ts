@@ -10,7 +10,7 @@ import { comparable, freshPrefix, replica, watch } from './cluster-helpers.js';
 import type { JobEvent } from '../../src/schemas/jobs.js';
 import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
 import { openModelRegistry } from '../../src/models/model-registry.js';
-import { openRedisStore } from '../../src/store/redis-store.js';
+import { openRedisStore } from '../../src/adapters/redis/redis-store.js';
 import { eventId, formatEventId, isAfter } from '../../src/routes/job-event-ids.js';
 
 let redis: RedisServer;

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../src/errors.js';
 import { encodeCheckpoint } from '../../src/jobs/checkpoint-codec.js';
-import { JobManager, type JobManagerOptions } from '../../src/jobs/job-manager.js';
+import { JobManager, type JobManagerOptions } from '../../src/adapters/files/job-manager.js';
 import { openModelRegistry, type ModelRegistry } from '../../src/models/model-registry.js';
 import type { Outcome } from '../../src/runtime/training-runtime.js';
 import type { JobEvent } from '../../src/schemas/jobs.js';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
-import { openRedisStore } from '../../src/store/redis-store.js';
+import { openRedisStore } from '../../src/adapters/redis/redis-store.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { storeContract } from './contract.js';
 

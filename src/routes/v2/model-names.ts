@@ -1,4 +1,4 @@
-import type { ModelRegistry } from '../../models/model-registry.js';
+import type { ModelRegistry } from '../../ports.js';
 import { ApiError } from '../../errors.js';
 
 // Names on /v2: every model is served under its id, whose one version is that id; and all of

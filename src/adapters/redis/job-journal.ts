@@ -3,11 +3,11 @@
 // write that names the revision it follows; the first one refused (another worker took the job)
 // and every later one reject with JobOwnershipLost.
 import { randomUUID } from 'node:crypto';
-import { encodeCheckpoint } from '../jobs/checkpoint-codec.js';
-import { transition } from '../jobs/job-record.js';
-import { JobOwnershipLost, type JobRunnerContext } from '../jobs/job-runner.js';
-import { StorageError } from '../store/storage-error.js';
-import type { Job } from '../schemas/jobs.js';
+import { encodeCheckpoint } from '../../jobs/checkpoint-codec.js';
+import { transition } from '../../jobs/job-record.js';
+import { JobOwnershipLost, type JobRunnerContext } from '../../jobs/job-runner.js';
+import { StorageError } from '../../store/storage-error.js';
+import type { Job } from '../../schemas/jobs.js';
 import type { JobRecords, JobWrite } from './job-records.js';
 
 export type JobJournal = Pick<JobRunnerContext, 'apply' | 'finish' | 'recordEpoch' | 'progress' | 'recordBaseline'> & {

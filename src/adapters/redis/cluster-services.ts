@@ -4,12 +4,12 @@
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { loadFashionMnist } from '../data/fashion-mnist.js';
-import { openModelRegistry } from '../models/model-registry.js';
-import type { Services, ServicesOptions } from '../plugins/services.js';
-import { createLocalRuntime } from '../runtime/local-runtime.js';
-import { openRedisStore } from '../store/redis-store.js';
-import { SweepManager } from '../sweeps/sweep-manager.js';
+import { loadFashionMnist } from '../../data/fashion-mnist.js';
+import { openModelRegistry } from '../../models/model-registry.js';
+import type { Services, ServicesOptions } from '../../ports.js';
+import { createLocalRuntime } from '../../runtime/local-runtime.js';
+import { openRedisStore } from './redis-store.js';
+import { SweepManager } from '../../sweeps/sweep-manager.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { jobRecords } from './job-records.js';
 import { clusterKeys, QUEUE_NAME } from './keys.js';
@@ -85,7 +85,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
       workerId: cluster.workerId,
       lockMs: cluster.lockMs,
       onFinished: () => jobs.prune(),
-      onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
+      onEpoch: options.onEpoch,
     })
     : undefined;
   log.info({ role: cluster.role, workerId: cluster.workerId, prefix: cluster.prefix }, 'scaled out on Redis');

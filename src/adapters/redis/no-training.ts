@@ -1,4 +1,4 @@
-import type { TrainingRuntime } from '../runtime/training-runtime.js';
+import type { TrainingRuntime } from '../../runtime/training-runtime.js';
 
 // The runtime of an API replica (ROLE=api): it trains nothing, the workers do. Always ready.
 export function noTrainingRuntime(kernels: 'simd' | 'typescript'): TrainingRuntime {

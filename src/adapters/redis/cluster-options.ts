@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 
 // What the services need to run scaled out: undefined without REDIS_URL (one process, files).
 export interface ClusterOptions {
@@ -11,11 +11,6 @@ export interface ClusterOptions {
   connectTimeoutMs: number;
   eventRetentionSeconds: number;
 }
-
-// Fastify's limit on a plugin's start (10 s by default) must outlast the wait for Redis, or a
-// process started before its Redis says "Plugin did not start in time" instead of why.
-export const startupTimeoutMs = (config: Config): number | undefined =>
-  config.REDIS_URL ? config.REDIS_CONNECT_TIMEOUT_MS + 60_000 : undefined;
 
 export function clusterOptions(config: Config): ClusterOptions | undefined {
   if (!config.REDIS_URL) return undefined;

@@ -3,8 +3,8 @@
 // so a listing is one HGETALL. The same contract as the file store (test/store/contract.ts).
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
-import type { Collection, StateStore, StateStoreOptions } from './state-store.js';
-import { StorageError, type StorageHealth } from './storage-error.js';
+import type { Collection, StateStore, StateStoreOptions } from '../../store/state-store.js';
+import { StorageError, type StorageHealth } from '../../store/storage-error.js';
 
 export interface RedisStoreOptions extends StateStoreOptions {
   // Keys start with it (several services can share one Redis).

@@ -1,5 +1,5 @@
 // Every Redis key and channel of the scaled-out service, under one prefix (REDIS_PREFIX). The
-// job records and checkpoints are the Redis state store's own hashes (src/store/redis-store.ts):
+// job records and checkpoints are the Redis state store's own hashes (redis-store.ts):
 // the store reads them, and the scripts here write them together with their indexes and events.
 export function clusterKeys(prefix: string) {
   return {

@@ -3,9 +3,9 @@
 // of job-scripts.ts. Used by the API side (create, read, list, cancel a queued job, delete) and by
 // the workers (claim, epochs, progress, the end).
 import type { Redis } from 'ioredis';
-import { ApiError } from '../errors.js';
-import { jobSchema, type Job, type JobEvent, type JobStatus } from '../schemas/jobs.js';
-import type { JobCounts } from '../jobs/jobs-service.js';
+import { ApiError } from '../../errors.js';
+import { jobSchema, type Job, type JobEvent, type JobStatus } from '../../schemas/jobs.js';
+import type { JobCounts } from '../../jobs/jobs-service.js';
 import { admitScript, commitScript, readScript, removeScript } from './job-scripts.js';
 import type { ClusterKeys } from './keys.js';
 

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { BaseLogger } from 'pino';
-import type { ModelRegistry } from '../models/model-registry.js';
+import type { ModelRegistry } from '../../models/model-registry.js';
 
 // How long a request naming an unknown model waits for Redis before it is answered 404.
 const READ_THROUGH_MS = 1_000;

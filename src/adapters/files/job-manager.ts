@@ -1,19 +1,19 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import type { EpochMetrics } from '../engine/train.js';
-import { ApiError } from '../errors.js';
-import type { ModelRegistry } from '../models/model-registry.js';
-import type { Checkpoint } from '../protocol.js';
-import type { TrainingRuntime } from '../runtime/training-runtime.js';
-import { finishedStatuses, type Job, type JobStatus, type JobSummary } from '../schemas/jobs.js';
-import type { StateStore } from '../store/state-store.js';
-import { encodeCheckpoint } from './checkpoint-codec.js';
-import { JobEventHub } from './job-events.js';
-import type { JobCounts, JobFollower, JobsService } from './jobs-service.js';
+import type { EpochMetrics } from '../../engine/train.js';
+import { ApiError } from '../../errors.js';
+import type { ModelRegistry } from '../../models/model-registry.js';
+import type { Checkpoint } from '../../protocol.js';
+import type { TrainingRuntime } from '../../runtime/training-runtime.js';
+import { finishedStatuses, type Job, type JobStatus, type JobSummary } from '../../schemas/jobs.js';
+import type { StateStore } from '../../store/state-store.js';
+import { encodeCheckpoint } from '../../jobs/checkpoint-codec.js';
+import { JobEventHub } from '../../jobs/job-events.js';
+import type { JobCounts, JobFollower, JobsService } from '../../jobs/jobs-service.js';
 import { loadJobs, saveNewJob } from './job-store.js';
-import { runJob, type RunningJob } from './job-runner.js';
-import { jobSummary, newJobRecord, secondsToFinish, transition, type JobRequest, type TransitionChanges } from './job-record.js';
-import { paginate } from './pagination.js';
-import { expired, type Retention } from '../retention.js';
+import { runJob, type RunningJob } from '../../jobs/job-runner.js';
+import { jobSummary, newJobRecord, secondsToFinish, transition, type JobRequest, type TransitionChanges } from '../../jobs/job-record.js';
+import { paginate } from '../../jobs/pagination.js';
+import { expired, type Retention } from '../../retention.js';
 
 export interface JobManagerOptions {
   runtime: TrainingRuntime;

@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { ApiError } from '../errors.js';
-import type { Checkpoint } from '../protocol.js';
-import { finishedStatuses, jobSchema, type Job } from '../schemas/jobs.js';
-import type { StateStore } from '../store/state-store.js';
-import { StorageError } from '../store/storage-error.js';
-import { storedCheckpointSchema } from './checkpoint-codec.js';
+import { ApiError } from '../../errors.js';
+import type { Checkpoint } from '../../protocol.js';
+import { finishedStatuses, jobSchema, type Job } from '../../schemas/jobs.js';
+import type { StateStore } from '../../store/state-store.js';
+import { StorageError } from '../../store/storage-error.js';
+import { storedCheckpointSchema } from '../../jobs/checkpoint-codec.js';
 
 const byCreation = (a: Job, b: Job) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1);
 
