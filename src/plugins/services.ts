@@ -19,10 +19,13 @@ export interface ServicesPluginOptions extends ServicesOptions {
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-// Fastify's limit on a plugin's start (10 s by default) must outlast the wait for Redis, or a
-// process started before its Redis says "Plugin did not start in time" instead of why.
-export const startupTimeoutMs = (config: Config): number | undefined =>
-  config.REDIS_URL ? config.REDIS_CONNECT_TIMEOUT_MS + 60_000 : undefined;
+// Fastify's limit on a plugin's start (10 s by default) only catches a start that hangs. It
+// must outlast the wait for Redis, or a process started before its Redis says "Plugin did not
+// start in time" instead of why; and reading the stored jobs and the 55 MB dataset on a busy
+// machine (several processes starting at once on two cores) has taken longer than 10 s.
+const STARTUP_TIMEOUT_MS = 60_000;
+export const startupTimeoutMs = (config: Config): number =>
+  config.REDIS_URL ? config.REDIS_CONNECT_TIMEOUT_MS + STARTUP_TIMEOUT_MS : STARTUP_TIMEOUT_MS;
 
 // The services' options from the configuration (and what a caller of buildApp passes beside it).
 export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'dataset' | 'trainingWorker'>): ServicesPluginOptions {
