@@ -16,6 +16,7 @@ import { clusterKeys, QUEUE_NAME } from './keys.js';
 import { noTrainingRuntime } from './no-training.js';
 import { connectRedis, whenReady } from './redis-connection.js';
 import { RedisJobs } from './redis-jobs.js';
+import { redisWatcherSlots } from './redis-watcher-slots.js';
 import { readModelsThrough, shareModels } from './shared-models.js';
 import { streamFollower, type StreamFollower } from './stream-follower.js';
 import { startTrainingWorker } from './training-worker.js';
@@ -88,6 +89,8 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
       onEpoch: (metrics) => app.metrics.epochSeconds.observe(metrics.seconds),
     })
     : undefined;
+  // Watchers of a job's or a sweep's stream are counted over every replica.
+  const watchers = redisWatcherSlots(redis, { keyPrefix: keys.watchers, owner: cluster.workerId, log });
   log.info({ role: cluster.role, workerId: cluster.workerId, prefix: cluster.prefix }, 'scaled out on Redis');
 
   return {
@@ -97,6 +100,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
     models,
     jobs,
     sweeps: new SweepManager(jobs, store, { shared: true }),
+    watchers,
     cluster: { role: cluster.role, workerId: cluster.workerId },
     async shutdown(patienceMs) {
       await jobs.shutdown();
@@ -104,6 +108,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
       await store.flush();
     },
     async close() {
+      await watchers.close();
       await follower?.close();
       await queue?.close().catch(() => undefined);
       await runtime.close();

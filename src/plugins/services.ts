@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { localWatcherSlots, type WatcherSlots } from '../admission/watcher-slots.js';
 import { clusterServices } from '../cluster/cluster-services.js';
 import { clusterOptions, type ClusterOptions } from '../cluster/cluster-options.js';
 import type { Config } from '../config.js';
@@ -21,6 +22,7 @@ declare module 'fastify' {
     jobs: JobsService;
     sweeps: SweepManager;
     runtime: TrainingRuntime;
+    watchers: WatcherSlots;
     // Redis mode: this process's role and name.
     cluster: { role: ClusterOptions['role']; workerId: string } | undefined;
   }
@@ -49,6 +51,7 @@ export interface Services {
   models: ModelRegistry;
   jobs: JobsService;
   sweeps: SweepManager;
+  watchers: WatcherSlots;
   cluster?: { role: ClusterOptions['role']; workerId: string };
   // Running jobs stop at a checkpoint and go back to the queue; every write lands.
   shutdown(patienceMs: number): Promise<void>;
@@ -105,6 +108,7 @@ async function embeddedServices(app: FastifyInstance, options: ServicesOptions):
     models,
     jobs,
     sweeps: new SweepManager(jobs, store),
+    watchers: localWatcherSlots(),
     shutdown: (patienceMs) => jobs.shutdown(patienceMs),
     close: () => runtime.close(),
   };
@@ -131,6 +135,7 @@ export default fp(async function services(app: FastifyInstance, options: Service
   app.decorate('runtime', services.runtime);
   app.decorate('jobs', jobs);
   app.decorate('sweeps', sweeps);
+  app.decorate('watchers', services.watchers);
   app.decorate('cluster', services.cluster);
   app.addHook('onReady', async () => {
     await jobs.restore();
