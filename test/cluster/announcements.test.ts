@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { api, killAllStarted, startServer } from '../robustness/server-process.js';
 import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
 import { openModelRegistry } from '../../src/models/model-registry.js';
 import { openRedisStore } from '../../src/store/redis-store.js';
@@ -91,10 +92,11 @@ describe('announcements over pub/sub', () => {
     }
   }, 120_000);
 
-  it('a model deleted on one replica is gone, for good, from the other: every round, whoever reads on hearing of it', async () => {
+  it('a model deleted on one replica is gone, for good, from the other: every round, replicas in processes of their own', async () => {
+    // (Replicas in this process never race: one handles the announcement only once the other has sent its write.)
     const prefix = freshPrefix();
-    const a = await open(replica(redis, prefix, 'api'));
-    const b = await open(replica(redis, prefix, 'api'));
+    const environment = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, ROLE: 'api', LOG_LEVEL: 'warn' };
+    const [a, b] = await Promise.all([startServer({ ...environment, WORKER_ID: 'a' }), startServer({ ...environment, WORKER_ID: 'b' })]);
     // What any replica does on hearing `removed <id>`: read the model; it must be gone by then.
     const listener = new Redis(redis.url);
     const readOnHearing: Array<Promise<string | null>> = [];
@@ -102,23 +104,29 @@ describe('announcements over pub/sub', () => {
       if (message.startsWith('removed ')) readOnHearing.push(client.hget(`${prefix}state:models`, message.slice(8)));
     });
     await listener.subscribe(`${prefix}models`);
-    const listed = async (app: FastifyInstance) => (await app.inject({ method: 'GET', url: '/models' })).json().models.map((model: { id: string }) => model.id);
+    const listed = async (base: string) => (await api(base, 'GET', '/models?limit=100')).body.models.map((model: { id: string }) => model.id);
     const rounds = 20;
     try {
       for (let round = 0; round < rounds; round++) {
         const [owner, other] = round % 2 === 0 ? [a, b] : [b, a];
-        const id = await importModel(owner, round);
-        await expect.poll(() => listed(other)).toContain(id);
-        expect((await owner.inject({ method: 'DELETE', url: `/models/${id}` })).statusCode).toBe(204);
-        await expect.poll(() => readOnHearing.length).toBe(round + 1);
-        await expect.poll(() => listed(other)).not.toContain(id);
-        expect((await other.inject({ method: 'GET', url: `/models/${id}` })).statusCode).toBe(404);
+        const created = await api(owner.base, 'POST', '/models', document(round));
+        expect(created.status).toBe(201);
+        const id = created.body.id as string;
+        // Asked for at once on the other replica (which reads it from Redis unless it has heard of
+        // it already), and deleted right away: the other hears of both together.
+        await expect.poll(async () => (await api(other.base, 'GET', `/models/${id}`)).status).toBe(200);
+        expect((await api(owner.base, 'DELETE', `/models/${id}`)).status).toBe(204);
+        // Gone from the other replica within moments (a model read back stayed for minutes).
+        await expect.poll(() => listed(other.base), { timeout: 10_000 }).not.toContain(id);
+        expect((await api(other.base, 'GET', `/models/${id}`)).status).toBe(404);
       }
+      await expect.poll(() => readOnHearing.length).toBe(rounds);
       expect(await Promise.all(readOnHearing)).toEqual(new Array(rounds).fill(null));
     } finally {
       listener.disconnect();
+      await killAllStarted();
     }
-  }, 120_000);
+  }, 240_000);
 
   it('a read that began before a removal never brings the model back, nor takes away one added after it began', async () => {
     const prefix = freshPrefix();
