@@ -6,6 +6,7 @@
 import type { Config } from './config.js';
 import type { Dataset } from './data/fashion-mnist.js';
 import type { EpochMetrics } from './engine/train.js';
+import type { WatcherSlots } from './admission/watcher-slots.js';
 import type { JobsService } from './jobs/jobs-service.js';
 import type { ModelRegistry } from './models/model-registry.js';
 import type { Retention } from './retention.js';
@@ -13,7 +14,7 @@ import type { TrainingRuntime } from './runtime/training-runtime.js';
 import type { StateStore } from './store/state-store.js';
 import type { SweepsService } from './sweeps/sweeps-service.js';
 
-export type { Dataset, JobsService, ModelRegistry, StateStore, SweepsService, TrainingRuntime };
+export type { Dataset, JobsService, ModelRegistry, StateStore, SweepsService, TrainingRuntime, WatcherSlots };
 export type { JobCounts, JobFollower } from './jobs/jobs-service.js';
 
 // This process's part in a cluster (Redis mode): its ROLE and WORKER_ID.
@@ -31,6 +32,9 @@ export interface Services {
   models: ModelRegistry;
   jobs: JobsService;
   sweeps: SweepsService;
+  // Admission of event-stream clients (MAX_WATCHERS_PER_JOB): in memory in one process, leases
+  // in Redis for a cluster, so that the limit holds for a stream as a whole.
+  watchers: WatcherSlots;
   cluster?: ClusterRole;
   // Running jobs stop at a checkpoint and go back to the queue; every write lands.
   shutdown(patienceMs: number): Promise<void>;
@@ -61,6 +65,7 @@ declare module 'fastify' {
     jobs: JobsService;
     sweeps: SweepsService;
     runtime: TrainingRuntime;
+    watchers: WatcherSlots;
     // Redis mode: this process's role and name.
     cluster: ClusterRole | undefined;
   }

@@ -27,38 +27,68 @@ export interface ModelRegistry {
   remove(id: string): Promise<boolean>;
   // Removes the models the retention policy no longer keeps (also done after every add); how many.
   prune(now?: number): Promise<number>;
-  // Called with the id of every model removed (caches keyed by model drop it), here or, found by
-  // sync, by another process sharing the store.
+  // Called with the id of every model removed (caches keyed by model drop it), here (once the store
+  // no longer has it) or, found by sync or told by forget, by another process sharing the store.
   onRemoved(listener: (id: string, by: 'this process' | 'another process') => void): void;
   // Reads the model `id` (every model without one) again from the store, which other processes
   // may share (Redis): loads what is new, forgets what is gone.
   sync(id?: string): Promise<void>;
+  // Another process removed `id` from the shared store: forgotten here, and never read back.
+  forget(id: string): void;
 }
 
 const newestFirst = (a: ModelSummary, b: ModelSummary) =>
   a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1;
 
-// Keeps the models in memory (W and b are 31 KB each) and on disk, within `retention`:
-// the oldest beyond its count, and those past its age, are removed (the newest never is).
+// Ids of removed models remembered, so that a read that began before a removal cannot bring the
+// model back (ids are never reused); a few thousand cover any read in flight.
+const REMEMBERED_REMOVALS = 4096;
+
+// Keeps the models in memory (W and b are 31 KB each) and in the store, within `retention`: the
+// oldest beyond its count (removed by the store as it adds one, see StateStore.trim), and those
+// past its age, are removed (the newest never is).
 export async function openModelRegistry(store: StateStore, retention: Retention): Promise<ModelRegistry> {
   const summaries = new Map<string, ModelSummary>();
   const parameters = new Map<string, Parameters>();
   const removedListeners: Array<(id: string, by: 'this process' | 'another process') => void> = [];
-  for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) {
-    summaries.set(summary.id, summary);
-    parameters.set(summary.id, { weights, bias });
-  }
+  // A store shared with other processes (Redis) is read and written over one connection, which
+  // answers in the order asked: each call takes a ticket when it is sent, and what a read says
+  // about a model counts only if it was sent after what this process last learned of it.
+  let tickets = 0;
+  const learnedAt = new Map<string, number>();
+  const removed = new Set<string>();
   // Newest first, sorted once per change rather than on every /predict.
   let sorted: ModelSummary[] | undefined;
   const ordered = () => (sorted ??= [...summaries.values()].sort(newestFirst));
+  const remember = (id: string) => {
+    removed.add(id);
+    if (removed.size > REMEMBERED_REMOVALS) removed.delete(removed.values().next().value!);
+  };
+  const keep = (summary: ModelSummary, params: Parameters, ticket: number) => {
+    if (removed.has(summary.id)) return;
+    summaries.set(summary.id, summary);
+    parameters.set(summary.id, params);
+    learnedAt.set(summary.id, Math.max(ticket, learnedAt.get(summary.id) ?? 0));
+    sorted = undefined;
+  };
+  const drop = (id: string, by: 'this process' | 'another process') => {
+    remember(id);
+    const known = summaries.delete(id);
+    parameters.delete(id);
+    learnedAt.delete(id);
+    sorted = undefined;
+    if (known || by === 'this process') for (const listener of removedListeners) listener(id, by);
+  };
+  for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) keep(summary, { weights, bias }, 0);
   const registry: ModelRegistry = {
     async add(newSummary, params) {
       const summary = modelSummarySchema.parse(newSummary);
-      await store.put('models', summary.id, { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) });
-      summaries.set(summary.id, summary);
-      parameters.set(summary.id, params);
-      sorted = undefined;
-      await registry.prune();
+      const ticket = ++tickets;
+      const document = { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) };
+      const beyondCount = await store.trim('models', retention.maxCount, { id: summary.id, value: document });
+      keep(summary, params, ticket);
+      for (const id of beyondCount) drop(id, 'this process');
+      await pruneByAge(Date.now());
     },
     get: (id) => summaries.get(id),
     parameters: (id) => parameters.get(id),
@@ -71,37 +101,48 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     newest: () => ordered()[0],
     list: () => [...ordered()],
     async remove(id) {
-      if (!summaries.has(id)) return false;
+      const summary = summaries.get(id);
+      const params = parameters.get(id);
+      if (!summary || !params) return false;
+      // Gone from here at once (a second remove of it finds nothing), announced once gone from the store.
       summaries.delete(id);
       parameters.delete(id);
       sorted = undefined;
-      for (const listener of removedListeners) listener(id, 'this process');
-      await store.remove('models', id);
+      remember(id);
+      try {
+        await store.remove('models', id);
+      } catch (error) {
+        removed.delete(id);
+        keep(summary, params, learnedAt.get(id) ?? 0);
+        throw error;
+      }
+      drop(id, 'this process');
       return true;
     },
     onRemoved: (listener) => void removedListeners.push(listener),
     async sync(id) {
+      const ticket = ++tickets;
       const found = id === undefined
         ? await store.list('models', storedModelSchema)
         : await store.get('models', id, storedModelSchema).then((model) => (model ? [model] : []));
-      for (const { weights, bias, ...summary } of found) {
-        summaries.set(summary.id, summary);
-        parameters.set(summary.id, { weights, bias });
-      }
+      for (const { weights, bias, ...summary } of found) keep(summary, { weights, bias }, ticket);
       const present = new Set(found.map((model) => model.id));
-      const gone = id === undefined ? [...summaries.keys()].filter((known) => !present.has(known)) : present.has(id) ? [] : [id];
-      for (const known of gone.filter((model) => summaries.delete(model))) {
-        parameters.delete(known);
-        for (const listener of removedListeners) listener(known, 'another process');
-      }
-      sorted = undefined;
+      const known = id === undefined ? [...summaries.keys()] : summaries.has(id) ? [id] : [];
+      // Absent now, present when this process last learned of it before this read: removed since.
+      for (const gone of known.filter((model) => !present.has(model) && learnedAt.get(model)! < ticket)) drop(gone, 'another process');
     },
+    forget: (id) => drop(id, 'another process'),
     async prune(now = Date.now()) {
-      const oldestFirst = ordered().slice(1).reverse();
-      const dropped = expired(oldestFirst, { ...retention, maxCount: retention.maxCount - 1 }, (model) => model.createdAt, now);
-      for (const model of dropped) await registry.remove(model.id);
-      return dropped.length;
+      const beyondCount = await store.trim('models', retention.maxCount);
+      for (const id of beyondCount) drop(id, 'this process');
+      return beyondCount.length + (await pruneByAge(now));
     },
+  };
+  const pruneByAge = async (now: number) => {
+    const oldestFirst = ordered().slice(1).reverse();
+    const dropped = expired(oldestFirst, { maxCount: Infinity, maxAgeMs: retention.maxAgeMs }, (model) => model.createdAt, now);
+    for (const model of dropped) await registry.remove(model.id);
+    return dropped.length;
   };
   return registry;
 }

@@ -66,6 +66,7 @@ export default fp(async function services(app: FastifyInstance, pluginOptions: S
   app.decorate('runtime', services.runtime);
   app.decorate('jobs', jobs);
   app.decorate('sweeps', sweeps);
+  app.decorate('watchers', services.watchers);
   app.decorate('cluster', services.cluster);
   app.addHook('onReady', async () => {
     await jobs.restore();

@@ -1,6 +1,8 @@
+import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { WatcherSlot } from '../admission/watcher-slots.js';
 import { ApiError } from '../errors.js';
 
 // What every event stream (a job's, a sweep's) does the same way, over a WebSocket or as
@@ -16,6 +18,7 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
 export const CLOSE_TOO_SLOW = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 // How long an EventSource waits before it reconnects (its default is 3 s).
 export const RECONNECT_MS = 1000;
@@ -51,16 +54,19 @@ export interface EventStream {
   respond(): FastifyReply;
 }
 
-// The watchers of one kind of stream (`what`: "job", "sweep"), in one app.
+// The watchers of one kind of stream (`what`: "job", "sweep"). A watcher takes a slot before the
+// upgrade or the stream (app.watchers: counted for the whole service, every replica in Redis mode),
+// which its WebSocket or event stream holds while open and gives back when it closes; a request
+// that ends before it becomes a watcher (answered otherwise, or its client went away) gives it back.
 export function eventStreams(app: FastifyInstance, options: { what: string; maxWatchers: number; heartbeatMs: number }) {
-  const watchers = new Map<string, number>();
-  const watch = (id: string) => {
-    watchers.set(id, (watchers.get(id) ?? 0) + 1);
-    return () => {
-      const remaining = (watchers.get(id) ?? 1) - 1;
-      if (remaining > 0) watchers.set(id, remaining);
-      else watchers.delete(id);
-    };
+  const admitted = new WeakMap<FastifyRequest, { slot: WatcherSlot; giveBack: () => void }>();
+  // The request's slot, now the watcher's to release.
+  const handOver = (request: FastifyRequest): WatcherSlot | undefined => {
+    const entry = admitted.get(request);
+    if (!entry) return undefined;
+    admitted.delete(request);
+    request.raw.socket?.off('close', entry.giveBack);
+    return entry.slot;
   };
   const open = new Set<PassThrough>();
   // Open event streams end when the service closes (a client's EventSource then reconnects elsewhere).
@@ -70,43 +76,62 @@ export function eventStreams(app: FastifyInstance, options: { what: string; maxW
   });
 
   return {
-    // Before the upgrade or the stream: one watcher too many is refused (429, Retry-After).
-    refuseBeyondLimit(id: string): void {
-      if ((watchers.get(id) ?? 0) < options.maxWatchers) return;
-      throw new ApiError('TOO_MANY_WATCHERS', `${options.what} ${id} already has ${options.maxWatchers} watchers (the limit); retry later`,
-        undefined, { 'retry-after': '5' });
+    // The last step before the upgrade or the stream: a slot for `id`, or one watcher too many
+    // is refused (429, Retry-After).
+    async admit(id: string, request: FastifyRequest): Promise<void> {
+      const slot = await app.watchers.take(`${options.what}:${id}`, options.maxWatchers);
+      if (!slot) {
+        throw new ApiError('TOO_MANY_WATCHERS', `${options.what} ${id} already has ${options.maxWatchers} watchers (the limit); retry later`,
+          undefined, { 'retry-after': '5' });
+      }
+      const giveBack = () => handOver(request)?.release();
+      admitted.set(request, { slot, giveBack });
+      // (A request made with app.inject has no socket that closes; it always gets its answer.)
+      const socket = request.raw.socket as Socket | undefined;
+      if (socket?.destroyed) giveBack();
+      else socket?.once('close', giveBack);
     },
 
-    // A WebSocket watching `id`: counted while open; `onClose` runs once it closes. The stream only
-    // sends: binary frames close it with 1003.
-    accept(socket: WebSocket, id: string, onClose: () => void): void {
-      const unwatch = watch(id);
+    // The request was answered (onResponse): a slot that no watcher took over goes back.
+    answered(request: FastifyRequest): void {
+      handOver(request)?.release();
+    },
+
+    // A WebSocket watching: holds the request's slot while open; `onClose` runs once it closes.
+    // The stream only sends: binary frames close it with 1003.
+    accept(socket: WebSocket, request: FastifyRequest, onClose: () => void): void {
+      const slot = handOver(request);
       socket.on('close', () => {
         onClose();
-        unwatch();
+        slot?.release();
       });
+      if (!slot) socket.close(CLOSE_INTERNAL_ERROR, 'the watcher was not admitted; reconnect');
+      slot?.onLost(() => socket.close(CLOSE_TRY_AGAIN_LATER, 'this watcher lost its place; reconnect to resume'));
       socket.on('message', (_data, isBinary) => {
         if (isBinary) socket.close(CLOSE_UNSUPPORTED_DATA, 'this stream only sends; binary frames are not accepted');
       });
     },
 
-    // A Server-Sent Events response watching `id`: counted while open, a heartbeat comment every
+    // A Server-Sent Events response watching `id`: holds the request's slot while open, a heartbeat comment every
     // heartbeatMs so that proxies keep it, ended at shutdown, destroyed when the client goes away.
     openEventStream(id: string, request: FastifyRequest, reply: FastifyReply): EventStream {
       const stream = new PassThrough();
-      const unwatch = watch(id);
+      const slot = handOver(request);
       const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), options.heartbeatMs);
       let stop = () => {};
       open.add(stream);
       stream.on('close', () => {
         clearInterval(heartbeat);
         stop();
-        unwatch();
+        slot?.release();
         open.delete(stream);
       });
       request.raw.on('close', () => stream.destroy());
       // Sent at once, so the client has its headers now; a dropped stream reconnects after a second.
       stream.write(`retry: ${RECONNECT_MS}\n: events of ${options.what} ${id}\n\n`);
+      // Ended without its place, so that its EventSource reconnects (and is admitted again, or refused).
+      if (!slot) stream.end();
+      slot?.onLost(() => stream.end());
       return {
         stream,
         buffered: () => stream.writableLength + stream.readableLength + reply.raw.writableLength,

@@ -99,7 +99,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
     const after = resumePoint(request);
     let unfollow = () => {};
     let closed = false;
-    streams.accept(socket, id, () => {
+    streams.accept(socket, request, () => {
       closed = true;
       unfollow();
     });
@@ -156,14 +156,20 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
     url: '/jobs/:id/events',
     // Documented by jobEventsOpenApiPath (a WebSocket route has no place in the generated document).
     schema: { hide: true, params: jobParamsSchema, headers: headersSchema, querystring: querySchema },
-    // Unknown jobs and one watcher too many are refused before the upgrade or the stream.
+    // Unknown jobs, a resume point that is not an id and one watcher too many are refused before
+    // the upgrade or the stream.
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
       if (!(await app.jobs.get(id))) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
-      streams.refuseBeyondLimit(id);
     },
-    // A resume point that is not an id is refused before the upgrade too.
-    preHandler: async (request) => void resumePoint(request),
+    preHandler: async (request) => {
+      resumePoint(request);
+      await streams.admit(request.params.id, request);
+    },
+    onResponse: (request, _reply, done) => {
+      streams.answered(request);
+      done();
+    },
     wsHandler: onWebSocket,
     handler: async (request, reply) => {
       const after = resumePoint(request);

@@ -58,7 +58,7 @@ const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; hea
     const { id } = request.params;
     let unsubscribe = () => {};
     let closed = false;
-    streams.accept(socket, id, () => {
+    streams.accept(socket, request, () => {
       closed = true;
       unsubscribe();
     });
@@ -109,7 +109,14 @@ const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; hea
     preValidation: async (request) => {
       const { id } = request.params as { id: string };
       await app.sweeps.get(id);
-      streams.refuseBeyondLimit(id);
+    },
+    // (An event stream that has the end gets 204, and takes no place.)
+    preHandler: async (request) => {
+      if (request.ws || request.headers['last-event-id'] !== END_ID) await streams.admit(request.params.id, request);
+    },
+    onResponse: (request, _reply, done) => {
+      streams.answered(request);
+      done();
     },
     wsHandler: onWebSocket,
     handler: async (request, reply) => onEventStream(request, reply),

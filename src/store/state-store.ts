@@ -12,6 +12,11 @@ export interface StateStore {
   // Rejects with a StorageError when the document could not be written (the old one stays).
   put(collection: Collection, id: string, value: unknown): Promise<void>;
   remove(collection: Collection, id: string): Promise<void>;
+  // Keeps the newest `keep` documents of the collection (ids sort by creation time, src/jobs/ids.ts)
+  // and removes the others, oldest first; with `adding`, writes that document first and keeps it
+  // whatever its id. One step that no other writer comes between, in this process or (Redis) any
+  // other. Resolves with the ids removed.
+  trim(collection: Collection, keep: number, adding?: { id: string; value: unknown }): Promise<string[]>;
   // A document that fails its schema is moved aside (see list) and reads as absent.
   get<T extends z.ZodType>(collection: Collection, id: string, schema: T): Promise<z.output<T> | undefined>;
   // Every valid document; each invalid one is reported, moved to quarantine/<collection>/ and never returned.
@@ -37,13 +42,13 @@ export async function openStateStore(directory: string, options: StateStoreOptio
     await mkdir(path.join(directory, collection), { recursive: true });
     await removeStaleTemporaries(path.join(directory, collection));
   }
-  const pending = new Map<string, Promise<void>>();
+  const pending = new Map<string, Promise<unknown>>();
   const health = storageHealth(directory);
   const fileOf = (collection: Collection, id: string) => {
     if (!safeId.test(id)) throw new Error(`unsafe document id ${JSON.stringify(id)}`);
     return path.join(directory, collection, `${id}.json`);
   };
-  const serialise = (file: string, write: () => Promise<void>): Promise<void> => {
+  const serialise = <T>(file: string, write: () => Promise<T>): Promise<T> => {
     const next = (pending.get(file) ?? Promise.resolve()).catch(() => undefined).then(write);
     pending.set(file, next);
     void next.finally(() => {
@@ -81,20 +86,33 @@ export async function openStateStore(directory: string, options: StateStoreOptio
     await quarantine(collection, file, problem);
     return undefined;
   };
+  const put = (collection: Collection, id: string, value: unknown): Promise<void> => {
+    const file = fileOf(collection, id);
+    const contents = JSON.stringify(value);
+    return serialise(file, () =>
+      writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
+        throw health.failed(StorageError.fromFile(error, `writing ${collection}/${id}`));
+      }));
+  };
+  const remove = (collection: Collection, id: string): Promise<void> => {
+    const file = fileOf(collection, id);
+    return serialise(file, () => rm(file, { force: true }));
+  };
+  const ids = async (collection: Collection) =>
+    (await readdir(path.join(directory, collection))).filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)).filter((id) => safeId.test(id));
   return {
     directory,
-    put: (collection, id, value) => {
-      const file = fileOf(collection, id);
-      const contents = JSON.stringify(value);
-      return serialise(file, () =>
-        writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
-          throw health.failed(StorageError.fromFile(error, `writing ${collection}/${id}`));
-        }));
-    },
-    remove: (collection, id) => {
-      const file = fileOf(collection, id);
-      return serialise(file, () => rm(file, { force: true }));
-    },
+    put,
+    remove,
+    // One trim of a collection at a time: two at once could each keep its own document and remove the other's.
+    trim: (collection, keep, adding) => serialise(`trim:${collection}`, async () => {
+      if (adding) await put(collection, adding.id, adding.value);
+      const present = (await ids(collection)).sort();
+      const others = present.filter((id) => id !== adding?.id);
+      const beyond = others.slice(0, Math.max(0, present.length - keep));
+      for (const id of beyond) await remove(collection, id);
+      return beyond;
+    }),
     get: async (collection, id, schema) => (safeId.test(id) ? read(collection, fileOf(collection, id), schema) : undefined),
     list: async (collection, schema) => {
       const names = (await readdir(path.join(directory, collection))).filter((name) => name.endsWith('.json'));

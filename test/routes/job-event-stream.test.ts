@@ -2,7 +2,7 @@
 // (the npm `eventsource` package) and by curl -N in a child process.
 import { spawn } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { EventSource } from 'eventsource';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,6 +206,28 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     await cancel(job.id);
     await webSocket.done;
   }, 60_000);
+
+  it('gives back the place of every request that never became a watcher: answered 204, or gone before its stream began', async () => {
+    const job = await post({ epochs: 1, seed: 9 });
+    await waitForJob(app, job.id);
+    // Each takes a place before it is answered; each answer (the client has everything) gives it back.
+    for (let i = 0; i < 5; i++) expect((await fetch(`${base}/jobs/${job.id}/events`, { headers: { 'last-event-id': '2-1' } })).status).toBe(204);
+    // Clients that ask for the upgrade or the stream and hang up at once.
+    const { port } = new URL(base);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => new Promise<void>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        const upgrade = i % 2 === 0 ? 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' : '';
+        socket.end(`GET /jobs/${job.id}/events HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`, () => socket.destroy());
+      });
+      socket.on('close', () => resolve());
+    })));
+    // Both places come back (the service notices the hang-ups on its own time).
+    await expect.poll(async () => {
+      const places = await Promise.all([app.watchers.take(`job:${job.id}`, 2), app.watchers.take(`job:${job.id}`, 2)]);
+      for (const place of places) place?.release();
+      return places.every(Boolean);
+    }, { timeout: 10_000 }).toBe(true);
+  });
 
   it('refuses an unknown job with 404 and a Last-Event-ID that is not one of its ids with 400', async () => {
     const missing = await fetch(`${base}/jobs/job_nope/events`, { headers: { accept: 'text/event-stream' } });

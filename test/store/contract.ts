@@ -40,6 +40,24 @@ export function storeContract(name: string, open: (options: StateStoreOptions) =
       expect((await store.health()).ok).toBe(true);
     });
 
+    it('trim keeps the newest documents by id and the one it adds whatever its id; trims at once never remove one too many', async () => {
+      const { store, writeRaw } = await opened();
+      const ids = async () => (await store.list('models', documentSchema)).map((document) => document.id).sort();
+      for (const id of ['m_3', 'm_1', 'm_2']) await store.put('models', id, { id, n: 0 });
+      expect(await store.trim('models', 2)).toEqual(['m_1']);
+      expect(await store.trim('models', 2, { id: 'm_0', value: { id: 'm_0', n: 0 } })).toEqual(['m_2']);
+      expect(await ids()).toEqual(['m_0', 'm_3']);
+      // Written without trim (as before this store kept an order, or by hand): counted all the same.
+      await writeRaw('models', 'm_4', JSON.stringify({ id: 'm_4', n: 0 }));
+      expect(await store.trim('models', 2)).toEqual(['m_0']);
+      const adding = Array.from({ length: 12 }, (_, i) => `m_5${String(i).padStart(2, '0')}`);
+      const removed = await Promise.all(adding.map((id) => store.trim('models', 3, { id, value: { id, n: 1 } })));
+      const left = await ids();
+      expect(left).toHaveLength(3);
+      expect(removed.flat().sort()).toEqual(['m_3', 'm_4', ...adding].filter((id) => !left.includes(id)).sort());
+      expect(await store.trim('models', 3)).toEqual([]);
+    });
+
     it('flush() resolves once every write started has landed', async () => {
       const { store } = await opened();
       for (let n = 0; n < 50; n++) void store.put('checkpoints', `c${n % 5}`, { id: `c${n % 5}`, n });

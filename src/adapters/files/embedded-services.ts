@@ -1,6 +1,7 @@
 // The services of the embedded mode (no REDIS_URL): one process trains on its own runtime and
 // keeps its state in files under DATA_DIR.
 import type { FastifyInstance } from 'fastify';
+import { localWatcherSlots } from '../../admission/watcher-slots.js';
 import { openModelRegistry } from '../../models/model-registry.js';
 import type { Services, ServicesOptions } from '../../ports.js';
 import { createLocalRuntime } from '../../runtime/local-runtime.js';
@@ -38,6 +39,7 @@ export async function embeddedServices(app: FastifyInstance, options: ServicesOp
     models,
     jobs,
     sweeps: new SweepManager(jobs, store),
+    watchers: localWatcherSlots(),
     shutdown: (patienceMs) => jobs.shutdown(patienceMs),
     close: () => runtime.close(),
   };

@@ -14,8 +14,9 @@ import type { ClusterOptions } from './cluster-options.js';
 import { jobRecords } from './job-records.js';
 import { clusterKeys, QUEUE_NAME } from './keys.js';
 import { noTrainingRuntime } from './no-training.js';
-import { connectRedis, whenReady } from './redis-connection.js';
+import { connectRedis, redisOutageLog, whenReady, type RedisOutageLog } from './redis-connection.js';
 import { RedisJobs } from './redis-jobs.js';
+import { redisWatcherSlots } from './redis-watcher-slots.js';
 import { readModelsThrough, shareModels } from './shared-models.js';
 import { streamFollower, type StreamFollower } from './stream-follower.js';
 import { startTrainingWorker } from './training-worker.js';
@@ -24,8 +25,9 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
   const log = app.log;
   const keys = clusterKeys(cluster.prefix);
   const connections: Redis[] = [];
+  const outage = redisOutageLog(log);
   const connect = (purpose: string) => {
-    const connection = connectRedis(cluster.redisUrl, `softmax-serve:${cluster.workerId}:${purpose}`, log);
+    const connection = connectRedis(cluster.redisUrl, `softmax-serve:${cluster.workerId}:${purpose}`, outage);
     connections.push(connection);
     return connection;
   };
@@ -69,7 +71,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
     maxQueued: options.maxQueuedJobs,
     retention: options.jobRetention,
     log,
-    queue: serves ? () => (queue ??= new Queue(QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })) : undefined,
+    queue: serves ? () => (queue ??= heardQueue(new Queue(QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix }), outage)) : undefined,
     follower: serves ? () => (follower ??= streamFollower(connect('events'), redis, log, `${cluster.prefix}wake:`)) : undefined,
   });
   const worker = trains
@@ -82,12 +84,15 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
       store,
       models,
       log,
+      outage,
       workerId: cluster.workerId,
       lockMs: cluster.lockMs,
       onFinished: () => jobs.prune(),
       onEpoch: options.onEpoch,
     })
     : undefined;
+  // Watchers of a job's or a sweep's stream are counted over every replica.
+  const watchers = redisWatcherSlots(redis, { keyPrefix: keys.watchers, owner: cluster.workerId, log });
   log.info({ role: cluster.role, workerId: cluster.workerId, prefix: cluster.prefix }, 'scaled out on Redis');
 
   return {
@@ -97,6 +102,7 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
     models,
     jobs,
     sweeps: new SweepManager(jobs, store, { shared: true }),
+    watchers,
     cluster: { role: cluster.role, workerId: cluster.workerId },
     async shutdown(patienceMs) {
       await jobs.shutdown();
@@ -104,10 +110,17 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
       await store.flush();
     },
     async close() {
+      await watchers.close();
       await follower?.close();
       await queue?.close().catch(() => undefined);
       await runtime.close();
       for (const connection of connections) connection.disconnect();
     },
   };
+}
+
+// A Queue relays its connection's errors as its own: without a listener, BullMQ prints each raw.
+function heardQueue(queue: Queue, outage: RedisOutageLog): Queue {
+  queue.on('error', (error: Error) => outage.heard('queue', error));
+  return queue;
 }

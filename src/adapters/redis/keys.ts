@@ -21,6 +21,8 @@ export function clusterKeys(prefix: string) {
     sequence: `${prefix}jobs:sequence`,
     events: (jobId: string) => `${prefix}events:${jobId}`,
     cancelRequested: (jobId: string) => `${prefix}cancel:${jobId}`,
+    // Then `job:<id>` or `sweep:<id>`: the watcher slots of that stream (src/adapters/redis/redis-watcher-slots.ts).
+    watchers: `${prefix}watchers:`,
     // Pub/sub: a job id to cancel; `added <id>` or `removed <id>` for models.
     cancelChannel: `${prefix}cancel`,
     modelsChannel: `${prefix}models`,

@@ -13,6 +13,7 @@ import { expired, type Retention } from '../../retention.js';
 import { finishedStatuses, type Job, type JobEvent } from '../../schemas/jobs.js';
 import type { JobRecords } from './job-records.js';
 import type { ClusterKeys } from './keys.js';
+import { redisCall } from './redis-call.js';
 import { compareIds, type StreamFollower } from './stream-follower.js';
 
 export interface RedisJobsOptions {
@@ -28,7 +29,6 @@ export interface RedisJobsOptions {
 }
 
 const RECONCILE_MS = 10_000;
-const ANSWER_TIMEOUT_MS = 3_000;
 const queuedJob = (id: string) => ({ name: 'train', data: { jobId: id }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } });
 const eventOf = (fields: string[]) => JSON.parse(fields[1]) as JobEvent;
 
@@ -194,25 +194,7 @@ export class RedisJobs implements JobsService {
     return Math.max(1, Math.ceil(Math.min(...left, 60)));
   }
 
-  // Redis calls fail at once with 503 while Redis is unreachable, rather than wait for it; and
-  // after ANSWER_TIMEOUT_MS when it went away during the call (the command waits in the offline
-  // queue, and a write may still land once Redis is back).
-  private async redis<T>(call: () => Promise<T>, consequence = 'try again shortly'): Promise<T> {
-    const { status } = this.options.redis;
-    if (status !== 'ready') throw new ApiError('STORAGE_UNAVAILABLE', `Redis is unreachable (${status}); ${consequence}`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ApiError('STORAGE_UNAVAILABLE', `Redis did not answer within ${ANSWER_TIMEOUT_MS / 1000} s; ${consequence}`)), ANSWER_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([call(), timeout]);
-    } catch (error) {
-      if (error instanceof ApiError) throw error;
-      const message = (error as Error).message;
-      if (/OOM|maxmemory/i.test(message)) throw new ApiError('STORAGE_FULL', `Redis is full (${message}); ${consequence}`);
-      throw new ApiError('STORAGE_UNAVAILABLE', `Redis failed (${message}); ${consequence}`);
-    } finally {
-      clearTimeout(timer);
-    }
+  private redis<T>(call: () => Promise<T>, consequence?: string): Promise<T> {
+    return redisCall(this.options.redis, call, consequence);
   }
 }

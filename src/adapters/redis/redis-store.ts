@@ -13,8 +13,39 @@ export interface RedisStoreOptions extends StateStoreOptions {
 
 const RECHECK_MS = 1000;
 
+// KEYS: the collection's hash, its order (a sorted set of its ids, all scored 0: by id, which is by
+// creation time). ARGV: how many to keep, the id to add ('' for none), its document.
+// Returns the ids removed, oldest first. The order is rebuilt whenever it does not count what the
+// hash holds (documents written before it existed, or moved to quarantine since).
+const trimScript = `
+local hash, order, keep, adding = KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[2]
+if adding ~= '' then
+  redis.call('HSET', hash, adding, ARGV[3])
+  redis.call('ZADD', order, 0, adding)
+end
+if redis.call('ZCARD', order) ~= redis.call('HLEN', hash) then
+  redis.call('DEL', order)
+  for _, id in ipairs(redis.call('HKEYS', hash)) do redis.call('ZADD', order, 0, id) end
+end
+local excess = redis.call('HLEN', hash) - keep
+local removed, skipped = {}, 0
+while excess > 0 do
+  local oldest = redis.call('ZRANGE', order, skipped, skipped)[1]
+  if not oldest then break end
+  if oldest == adding then
+    skipped = skipped + 1
+  else
+    redis.call('ZREM', order, oldest)
+    if redis.call('HDEL', hash, oldest) == 1 then
+      excess = excess - 1
+      removed[#removed + 1] = oldest
+    end
+  end
+end
+return removed`;
+
 export function openRedisStore(redis: Redis, options: RedisStoreOptions): StateStore {
-  const key = (collection: Collection | `quarantine:${Collection}`) => `${options.prefix}state:${collection}`;
+  const key = (collection: Collection | `quarantine:${Collection}` | `order:${Collection}`) => `${options.prefix}state:${collection}`;
   const pending = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
     pending.add(promise);
@@ -59,7 +90,18 @@ export function openRedisStore(redis: Redis, options: RedisStoreOptions): StateS
           throw failed(error, `writing ${collection}/${id}`);
         },
       )),
-    remove: (collection, id) => track(redis.hdel(key(collection), id).then(() => undefined)),
+    remove: (collection, id) => track(redis.multi().hdel(key(collection), id).zrem(key(`order:${collection}`), id).exec().then(() => undefined)),
+    trim: (collection, keep, adding) =>
+      track((redis.eval(trimScript, 2, key(collection), key(`order:${collection}`), keep, adding?.id ?? '', adding ? JSON.stringify(adding.value) : '') as Promise<string[]>)
+        .then(
+          (removed) => {
+            if (adding) refused = { ok: true };
+            return removed;
+          },
+          (error: Error) => {
+            throw failed(error, adding ? `writing ${collection}/${adding.id}` : `trimming ${collection}`);
+          },
+        )),
     get: async (collection, id, schema) => {
       const text = await redis.hget(key(collection), id);
       return text === null ? undefined : decode(collection, id, text, schema);

@@ -1,9 +1,11 @@
 // Models trained on any worker, served by every replica: each process keeps every model in memory
 // (so /predict never waits on Redis) and hears of every model added or removed elsewhere over
-// pub/sub, within milliseconds. Pub/sub forgets what is published while a subscriber is away, so
-// each time the subscription is back the models are all read again; and a request naming a model
-// this process has not heard of yet (a client saw the job end on another replica a moment ago)
-// reads that one model from Redis before it is answered.
+// pub/sub, within milliseconds. A change is announced only once Redis has it (the registry tells
+// of a removal once the store has made it), so a process that reads on hearing of it reads the
+// change; one told of a removal forgets the model without a read. Pub/sub forgets what is published
+// while a subscriber is away, so each time the subscription is back the models are all read again;
+// and a request naming a model this process has not heard of yet (a client saw the job end on
+// another replica a moment ago) reads that one model from Redis before it is answered.
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { BaseLogger } from 'pino';
@@ -23,8 +25,9 @@ export function shareModels(registry: ModelRegistry, publisher: Redis, subscribe
   });
   subscriber.on('message', (from: string, message: string) => {
     if (from !== channel) return;
-    const [, id] = message.split(' ');
-    if (id) void sync(id);
+    const [change, id] = message.split(' ');
+    if (change === 'removed' && id) registry.forget(id);
+    else if (id) void sync(id);
   });
   // After a lost connection: subscribed again first (a command on this connection is answered
   // only once the subscription before it is in place), then everything read again, so a model

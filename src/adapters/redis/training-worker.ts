@@ -17,6 +17,7 @@ import type { StateStore } from '../../store/state-store.js';
 import { jobJournal } from './job-journal.js';
 import type { JobRecords } from './job-records.js';
 import { QUEUE_NAME, type ClusterKeys } from './keys.js';
+import type { RedisOutageLog } from './redis-connection.js';
 
 // A job whose worker died this many times is not handed out again: it fails WORKER_CRASHED.
 const MAX_STALLS = 5;
@@ -30,6 +31,7 @@ export interface TrainingWorkerOptions {
   store: StateStore;
   models: ModelRegistry;
   log: Logger;
+  outage: RedisOutageLog;
   workerId: string;
   lockMs: number;
   // After each job that finished here (retention).
@@ -106,13 +108,8 @@ export function startTrainingWorker(options: TrainingWorkerOptions): TrainingWor
     name: options.workerId,
     autorun: false,
   });
-  // Once per outage: BullMQ reports every failed poll while Redis is away.
-  let reported = false;
-  worker.on('error', (error: Error) => {
-    if (!reported) log.warn({ problem: error.message }, 'training worker: queue error');
-    reported = true;
-  });
-  options.connection.on('ready', () => (reported = false));
+  // BullMQ reports every failed poll while Redis is away.
+  worker.on('error', (error: Error) => options.outage.heard('training worker', error));
   // It can no longer prove the job is its own: stop at the next batch, recording nothing more
   // than the journal still accepts.
   worker.on('lockRenewalFailed', (ids: string[]) => {
