@@ -3,10 +3,17 @@
 // needs no file system and works the same under tsx, from dist and in the container.
 // Runs before the build and the tests: `npm run build:wasm`.
 import { writeFile } from 'node:fs/promises';
-import asc from 'assemblyscript/asc';
+import { parseCommandLine } from '../src/cli/command-line.js';
 
 const source = 'src/engine/simd/assembly/kernels.ts';
 const target = 'src/engine/simd/kernels.wasm.ts';
+parseCommandLine({
+  invocation: 'npm run build:wasm --',
+  summary: `Compiles the SIMD kernels (${source}, AssemblyScript) to WebAssembly and embeds the bytes in ${target}.`,
+  options: {},
+});
+// Loaded once the arguments are known good: the compiler takes seconds to load.
+const { default: asc } = await import('assemblyscript/asc');
 
 let binary: Uint8Array | undefined;
 const { error, stderr } = await asc.main(
