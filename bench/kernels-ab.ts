@@ -1,4 +1,4 @@
-// `npx tsx bench/kernels-ab.ts [--epochs N] DIR DIR...`: the SIMD kernels of several checkouts
+// `npx tsx bench/kernels-ab.ts [--epochs N] DIR DIR...` (--help for the options): the SIMD kernels of several checkouts
 // (e.g. git worktrees, each after `npm run build:wasm`), side by side in one process on one
 // thread: each trains its own weights on one shared copy of the dataset, an epoch at a time,
 // in turns (the order reversed every other epoch), and each epoch's time is compared with the
@@ -6,7 +6,9 @@
 // minute, these per-epoch ratios are steadier than separate runs of `npm run bench`. Kernels of
 // older checkouts ignore the arguments they do not take (WebAssembly drops extra arguments);
 // the memory's layout is this checkout's.
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseCommandLine } from '../src/cli/command-line.js';
 import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT } from '../src/data/fashion-mnist.js';
 import { createRandom, shuffle } from '../src/engine/random.js';
 import { BACKWARD_BLOCKS, type Kernels } from '../src/engine/simd/kernels.js';
@@ -14,13 +16,24 @@ import { KEPT_ROWS, SimdArena, SLOT_BYTES, slotAt } from '../src/engine/simd/mem
 import { CLASS_COUNT, IMAGE_SIZE } from '../src/engine/softmax-regression.js';
 import { median } from './stats.js';
 
-const { values: args, positionals: directories } = parseArgs({
-  options: { epochs: { type: 'string', default: '12' }, 'batch-size': { type: 'string', default: '256' } },
-  allowPositionals: true,
+const KERNELS_FILE = 'src/engine/simd/kernels.wasm.ts';
+const cli = parseCommandLine({
+  invocation: 'npx tsx bench/kernels-ab.ts',
+  summary: 'The SIMD kernels of several checkouts (each after npm run build:wasm) side by side in one process on one thread,\n' +
+    "epoch by epoch in turns; each epoch's time is divided by the first DIR's of the same round.",
+  options: {
+    epochs: { type: 'string', value: 'N', default: '12', description: 'epochs per checkout; the first warms up and is not counted' },
+    'batch-size': { type: 'string', value: 'N', default: '256', description: 'minibatch size' },
+  },
+  positionals: { synopsis: 'DIR...', min: 1, max: Infinity },
 });
-if (directories.length === 0) throw new Error('usage: npx tsx bench/kernels-ab.ts [--epochs N] DIR DIR...');
-const epochs = Number(args.epochs);
-const batchSize = Number(args['batch-size']);
+const epochs = cli.number('epochs', { integer: true, min: 2 })!;
+const batchSize = cli.number('batch-size', { integer: true, min: 1, max: TRAIN_COUNT })!;
+// Imported by absolute path: a relative one would be taken relative to this file.
+const directories = cli.positionals.map((directory) => path.resolve(directory));
+for (const directory of directories) {
+  if (!existsSync(path.join(directory, KERNELS_FILE))) cli.fail(`${directory} has no ${KERNELS_FILE}: not a checkout, or npm run build:wasm not run there`);
+}
 
 const arena = new SimdArena(directories.length, TRAIN_COUNT, TEST_COUNT);
 const dataset = await loadFashionMnist({ allocate: arena.allocate });
@@ -28,7 +41,7 @@ const { memory, layout } = arena.shared(dataset.train, dataset.test);
 const { train, test } = layout;
 
 const variants = await Promise.all(directories.map(async (directory, index) => {
-  const { kernelsWasmBase64 } = (await import(`${directory}/src/engine/simd/kernels.wasm.ts`)) as { kernelsWasmBase64: string };
+  const { kernelsWasmBase64 } = (await import(path.join(directory, KERNELS_FILE))) as { kernelsWasmBase64: string };
   const module = new WebAssembly.Module(Uint8Array.from(atob(kernelsWasmBase64), (c) => c.charCodeAt(0)));
   const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
   const slot = slotAt(layout.slotBase + index * SLOT_BYTES);

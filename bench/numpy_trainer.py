@@ -112,15 +112,26 @@ def train(x, y, x_test, y_test, epochs, batch_size, lr, init_std, seed):
                "testAcc": test_acc, "seconds": time.perf_counter() - started}
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Refuses a bad argument in one line (exit 2), as every script of this project does."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}; see python3 bench/numpy_trainer.py --help\n")
+
+
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dir", required=True)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--init-std", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = OneLineParser(
+        prog="python3 bench/numpy_trainer.py",
+        description="The chapter's softmax regression in NumPy (float32), timed epoch by epoch for npm run bench; "
+        "prints what NumPy computes with, then one JSON line per epoch.",
+    )
+    parser.add_argument("--dir", required=True, help="directory with the four Fashion-MNIST files (raw or .gz)")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per repeat (default 10)")
+    parser.add_argument("--repeats", type=int, default=3, help="training runs, seeds seed, seed+1, ... (default 3)")
+    parser.add_argument("--batch-size", type=int, default=256, help="minibatch size (default 256)")
+    parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    parser.add_argument("--init-std", type=float, default=0.01, help="standard deviation of the initial weights (default 0.01)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the first repeat (default 1)")
     args = parser.parse_args()
     print(json.dumps({"blas": blas_info()}), flush=True)
     # Converted once, as the chapter's DataLoader hands float tensors to the model.

@@ -2,7 +2,7 @@
 // phase by phase, on 1 and N threads side by side (interleaved epochs, medians). It drives the
 // team directly, as simd/backend.ts does, with a clock around each step.
 import os from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../src/cli/command-line.js';
 import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT } from '../src/data/fashion-mnist.js';
 import { createRandom, shuffle } from '../src/engine/random.js';
 import { simdBackend } from '../src/engine/simd/backend.js';
@@ -13,14 +13,17 @@ import { initTrainingState, type EpochBackend, type TrainingState } from '../src
 import { startTeam } from '../workers/simd-team.js';
 import { median } from './stats.js';
 
-const { values: args } = parseArgs({
+const cli = parseCommandLine({
+  invocation: 'npx tsx bench/profile.ts',
+  summary: "Where one SIMD epoch's time goes, phase by phase (shuffle, copy-in, batches, evaluation, copy-out; forward and\n" +
+    'backward apart), on each thread count side by side: interleaved epochs, medians, the CPU time beside the wall clock.',
   options: {
-    epochs: { type: 'string', default: '8' },
-    threads: { type: 'string', default: `1,${os.availableParallelism()}` },
+    epochs: { type: 'string', value: 'N', default: '8', description: 'epochs per thread count; the first warms up and is not counted' },
+    threads: { type: 'string', value: 'N,N...', default: `1,${os.availableParallelism()}`, description: 'thread counts to compare' },
   },
 });
-const epochs = Number(args.epochs);
-const threadCounts = args.threads.split(',').map(Number);
+const epochs = cli.number('epochs', { integer: true, min: 2 })!;
+const threadCounts = cli.numbers('threads', { integer: true, min: 1, max: 64 })!;
 const hyperparameters = { epochs: 1000, batchSize: 256, lr: 0.1, initStd: 0.01, seed: 1, momentum: 0, weightDecay: 0 };
 
 const arena = new SimdArena(threadCounts.length, TRAIN_COUNT, TEST_COUNT);

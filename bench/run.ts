@@ -4,28 +4,40 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import pino from 'pino';
+import { promisify } from 'node:util';
+import { parseCommandLine } from '../src/cli/command-line.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { typescriptBackend } from '../src/engine/backend.js';
 import { initTrainingState, train, type EpochMetrics, type Hyperparameters } from '../src/engine/train.js';
-import { createLocalRuntime } from '../src/runtime/local-runtime.js';
-import { clusterBench } from './cluster.js';
-import { predictThroughput, startApp, timeJob, type TimedJob } from './http.js';
+import type { TimedJob } from './http.js';
 import { numpyAvailable, trainNumpy, type BlasInfo } from './numpy.js';
 import { median, summarize } from './stats.js';
-import { trainTfjs, useBackend } from './tfjs-trainer.js';
 
-const { values: args } = parseArgs({
+const { values: args, fail } = parseCommandLine({
+  invocation: 'npm run bench --',
+  summary: 'Times this engine against NumPy, TensorFlow.js and its own TypeScript reference on the same data and\n' +
+    'hyperparameters in one run, then whole jobs through the HTTP API, npm run train, and /predict throughput.\n' +
+    'Writes bench/results/latest.json.',
   options: {
-    quick: { type: 'boolean', default: false },
-    'skip-tfjs': { type: 'boolean', default: false },
-    'skip-numpy': { type: 'boolean', default: false },
-    // Only the Redis-mode rows (bench/cluster.ts), into bench/results/cluster.json.
-    cluster: { type: 'boolean', default: false },
-    out: { type: 'string' },
+    quick: { type: 'boolean', description: 'one repeat instead of three, shorter /predict rounds' },
+    'skip-tfjs': { type: 'boolean', description: 'leave TensorFlow.js out' },
+    'skip-numpy': { type: 'boolean', description: 'leave NumPy out (it is left out anyway when python3 has no NumPy)' },
+    cluster: {
+      type: 'boolean',
+      description: 'only the Redis-mode rows (bench/cluster.ts: redis-server, two API replicas and two workers),\n' +
+        'into bench/results/cluster.json',
+    },
+    out: { type: 'string', value: 'FILE', description: 'where to write the results (default: bench/results/latest.json, or cluster.json)' },
   },
 });
+if (args.cluster && (args['skip-tfjs'] || args['skip-numpy'])) fail('--cluster times Redis mode only; --skip-tfjs and --skip-numpy do not apply to it');
+// The service's modules load once the arguments are known good: --help and a typo answer at once.
+const [{ default: pino }, { createLocalRuntime }, { clusterBench }, { predictThroughput, startApp, timeJob }] = await Promise.all([
+  import('pino'),
+  import('../src/runtime/local-runtime.js'),
+  import('./cluster.js'),
+  import('./http.js'),
+]);
 
 const GFLOP_PER_EPOCH = 2.0; // forward + gradient over 60,000 images, plus the test pass
 const hyperparameters = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, seed: 1, momentum: 0, weightDecay: 0 };
@@ -121,6 +133,8 @@ const reference = typescriptBackend(dataset);
 runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), reference).state.metrics);
 
 if (!args['skip-tfjs']) {
+  // Loaded only when used: TensorFlow.js alone takes a second or more to import.
+  const { trainTfjs, useBackend } = await import('./tfjs-trainer.js');
   for (const backend of ['wasm', 'cpu'] as const) {
     await useBackend(backend);
     const epochs = backend === 'cpu' && args.quick ? 3 : hyperparameters.epochs;

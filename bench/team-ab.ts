@@ -1,28 +1,37 @@
-// `npx tsx bench/team-ab.ts [--epochs N] [--threads 2,1] DIR DIR...`: the SIMD engines (kernels,
+// `npx tsx bench/team-ab.ts [--epochs N] [--threads 2,1] DIR DIR...` (--help for the options): the SIMD engines (kernels,
 // team and backend) of several checkouts side by side in one process, each on 1 and N threads:
 // each variant trains its own weights on one shared copy of the dataset, an epoch at a time,
 // in turns (the order reversed every other epoch). On a shared machine whose speed drifts
 // from minute to minute, per-round ratios to the first directory are steadier than separate
 // runs. Each variant gets a memory slot as large as the largest checkout's.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../src/cli/command-line.js';
 import { loadFashionMnist, TEST_COUNT, TRAIN_COUNT } from '../src/data/fashion-mnist.js';
 import { SimdArena, SLOT_BYTES } from '../src/engine/simd/memory.js';
 import { initTrainingState, runEpoch } from '../src/engine/train.js';
 import { median } from './stats.js';
 
-const { values: args, positionals } = parseArgs({
+// Files each checkout must have: its engine is imported from them.
+const ENGINE_FILES = ['src/engine/simd/backend.ts', 'workers/simd-team.ts', 'src/engine/simd/memory.ts', 'src/engine/simd/kernels.wasm.ts'];
+const cli = parseCommandLine({
+  invocation: 'npx tsx bench/team-ab.ts',
+  summary: 'The whole SIMD engines (kernels, team, backend) of several checkouts side by side in one process, each on every\n' +
+    "thread count, epoch by epoch in turns; each epoch's time is divided by the first DIR's of the same round and threads.",
   options: {
-    epochs: { type: 'string', default: '12' },
-    threads: { type: 'string', default: `${os.availableParallelism()},1` },
+    epochs: { type: 'string', value: 'N', default: '12', description: 'epochs per variant; the first warms up and is not counted' },
+    threads: { type: 'string', value: 'N,N...', default: `${os.availableParallelism()},1`, description: 'thread counts to run each engine on' },
   },
-  allowPositionals: true,
+  positionals: { synopsis: 'DIR...', min: 1, max: Infinity },
 });
-if (positionals.length === 0) throw new Error('usage: npx tsx bench/team-ab.ts [--epochs N] [--threads 2,1] DIR DIR...');
-const directories = positionals.map((d) => path.resolve(d));
-const epochs = Number(args.epochs);
-const threadCounts = args.threads.split(',').map(Number);
+const directories = cli.positionals.map((d) => path.resolve(d));
+for (const directory of directories) {
+  const missing = ENGINE_FILES.find((file) => !existsSync(path.join(directory, file)));
+  if (missing) cli.fail(`${directory} has no ${missing}: not a checkout, or npm run build:wasm not run there`);
+}
+const epochs = cli.number('epochs', { integer: true, min: 2 })!;
+const threadCounts = cli.numbers('threads', { integer: true, min: 1, max: 64 })!;
 const hyperparameters = { epochs: 1000, batchSize: 256, lr: 0.1, initStd: 0.01, seed: 1, momentum: 0, weightDecay: 0 };
 
 const engines = await Promise.all(directories.map(async (directory) => ({

@@ -26,17 +26,20 @@ const INPUT_DIRECTORIES = ['src', 'workers'];
 const INPUT_FILES = ['tsconfig.json', 'package-lock.json', 'scripts/build-wasm.ts', 'scripts/build.mjs'];
 const GENERATED = new Set(['src/engine/simd/kernels.wasm.ts']);
 
-const usage = `usage: node scripts/build.mjs [--if-changed]
+const usage = `usage: npm run build -- [options]
 
-Builds the service into dist/: the WebAssembly kernels, then the TypeScript.
-  --if-changed   build only if a source changed since dist/ was built (npm start uses it)
-  -h, --help     this text`;
+Builds the service into dist/: the WebAssembly kernels (when their source changed), then the
+TypeScript, transpiled by esbuild.
+
+options:
+      --if-changed  build only if a source changed since dist/ was built (npm start uses it)
+  -h, --help        print this help and exit`;
 
 function parseOptions() {
   try {
     return parseArgs({ options: { 'if-changed': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (error) {
-    console.error(`build: ${error.message}; see --help`);
+    console.error(`npm run build: ${error.message.split(/\.( |$)/)[0]}; see npm run build -- --help`);
     process.exit(2);
   }
 }

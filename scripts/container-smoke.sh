@@ -8,6 +8,13 @@
 #
 #   bash scripts/container-smoke.sh      (run from the repository; needs npm ci done)
 set -euo pipefail
+# It takes no arguments: --help prints the comment above, anything else is refused (exit 2).
+if [ $# -gt 0 ]; then
+  case "$1" in
+    -h | --help) printf 'usage: bash %s\n\n' "$0"; sed -n '2,/^set -euo pipefail/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$0: unexpected argument $1 (it takes none); see bash $0 --help" >&2; exit 2 ;;
+  esac
+fi
 cd "$(dirname "$0")/.."
 
 ENGINE=$(bash scripts/container-setup.sh)

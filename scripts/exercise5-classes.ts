@@ -3,7 +3,8 @@
 // generic in K) on real Fashion-MNIST batches, for K = 10, 100, 1000, and scales to an epoch
 // (235 batches of 256 and the 10,000-image evaluation). The SIMD kernels are compiled for ten
 // classes, so their cost is estimated from the FLOP count and the GFLOP/s measured by
-// `npm run bench` (README). Run: npx tsx scripts/exercise5-classes.ts [batches]
+// `npm run bench` (README). Run: npx tsx scripts/exercise5-classes.ts [--batches N]
+import { parseCommandLine } from '../src/cli/command-line.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { matmul } from '../src/engine/ops/matmul.js';
 import { softmax } from '../src/engine/ops/softmax.js';
@@ -14,11 +15,18 @@ const BATCH = 256;
 const BATCHES_PER_EPOCH = 235;
 const TEST_IMAGES = 10_000;
 const SIMD_GFLOPS = 41.6; // README, npm run bench, 2 threads
-const batches = Number(process.argv[2] ?? 4);
 
 // Multiply-adds of one epoch, counted as 2 FLOPs each: forward X·W and gradient Xᵀ·Δ over the
 // 60,000 training images, forward over the 10,000 test images (the softmax and update are O(nK)).
 const epochFlops = (classes: number) => 2 * IMAGE_SIZE * classes * (2 * 60_000 + TEST_IMAGES);
+
+const cli = parseCommandLine({
+  invocation: 'npx tsx scripts/exercise5-classes.ts',
+  summary: 'Exercise 5: what 10, 100 and 1,000 classes cost per epoch, timed on the reference ops over real batches and\n' +
+    'scaled to an epoch, beside the SIMD engine estimated from its FLOP count.',
+  options: { batches: { type: 'string', value: 'N', default: '4', description: `batches of ${BATCH} images to time per class count` } },
+});
+const batches = cli.number('batches', { integer: true, min: 1, max: BATCHES_PER_EPOCH - 1 })!;
 
 const { train } = await loadFashionMnist();
 const rows = (start: number) => {

@@ -24,10 +24,34 @@
 // With API_TOKEN set in the environment, every request carries it.
 // Each command exits non-zero, saying why, on anything unexpected.
 import WebSocket from 'ws';
+import { parseCommandLine } from '../src/cli/command-line.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { IMAGE_SIZE } from '../src/engine/softmax-regression.js';
 
-const [command, base = 'http://127.0.0.1:3000', ...rest] = process.argv.slice(2);
+// Each command and the arguments it takes after BASE.
+const commands: Record<string, string[]> = {
+  train: [],
+  'interrupt-me': [],
+  check: ['MODEL', 'PROBS'],
+  resumed: ['JOB', 'METRICS'],
+  cluster: ['B'],
+  'cluster-check': ['B', 'JOB', 'MODEL', 'PROBS'],
+};
+const cli = parseCommandLine({
+  invocation: 'npx tsx scripts/smoke-client.ts',
+  summary: 'The client half of the container and compose smoke tests (scripts/container-smoke.sh, compose-smoke.sh),\n' +
+    'against a running service at BASE (default http://127.0.0.1:3000); with API_TOKEN set, every request carries it.\n' +
+    'Exits 1, saying why, on anything unexpected.',
+  options: {},
+  positionals: { synopsis: 'COMMAND [BASE] [ARGS...]', min: 1, max: 6 },
+  notes: `commands:\n${Object.entries(commands).map(([name, args]) => `  ${[name, 'BASE', ...args].join(' ')}`).join('\n')}`,
+});
+const [command, base = 'http://127.0.0.1:3000', ...rest] = cli.positionals;
+if (!Object.hasOwn(commands, command)) cli.fail(`unknown command ${JSON.stringify(command)}`);
+// BASE may be left out only by the commands that take nothing after it.
+if (rest.length !== commands[command].length && !(cli.positionals.length === 1 && commands[command].length === 0)) {
+  cli.fail(`${command} takes ${['BASE', ...commands[command]].join(' ')}`);
+}
 // More epochs than any machine trains in this test's few seconds: the stop lands part-way.
 const LONG_EPOCHS = 1000;
 // Test image 0 (an ankle boot): one epoch of training already classifies it right.
@@ -45,7 +69,7 @@ async function request(method: string, path: string, body?: unknown, at = base):
     method,
     headers: body === undefined ? authorization : { ...authorization, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  }).catch((error: Error) => fail(`${method} ${at}${path}: ${(error.cause as Error | undefined)?.message ?? error.message}`));
   const text = await response.text();
   if (!response.ok) fail(`${method} ${at}${path} answered ${response.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text);
@@ -107,7 +131,7 @@ if (command === 'train') {
   const now = await request('GET', `/jobs/${job.id}`);
   if (now.status !== 'running' || now.epochsDone >= LONG_EPOCHS) fail(`job ${job.id} is not running part-way: ${now.status}, ${now.epochsDone} epochs`);
   console.log(JSON.stringify({ jobId: job.id, epochsDone: now.epochsDone, metrics: now.metrics }));
-} else if (command === 'check' && rest.length === 2) {
+} else if (command === 'check') {
   const [model, before] = rest;
   const { models } = await request('GET', '/models');
   if (!models.some((m: { id: string }) => m.id === model)) fail(`model ${model} is gone after the restart`);
@@ -116,7 +140,7 @@ if (command === 'train') {
     fail(`model ${model} predicts ${JSON.stringify(probabilities)} after the restart, ${before} before it`);
   }
   console.log(JSON.stringify({ modelId: model, models: models.length, label, expected }));
-} else if (command === 'resumed' && rest.length === 2) {
+} else if (command === 'resumed') {
   const [jobId, before] = [rest[0], JSON.parse(rest[1]) as Array<Record<string, number>>];
   const seen = before.length;
   const back = await request('GET', `/jobs/${jobId}`);
@@ -139,7 +163,7 @@ if (command === 'train') {
   }
   await request('POST', `/jobs/${jobId}/cancel`);
   console.log(JSON.stringify({ kept: epochsBack, resumedTo: now.epochsDone }));
-} else if (command === 'cluster' && rest.length === 1) {
+} else if (command === 'cluster') {
   const [a, b] = [base, rest[0]];
   const job = await request('POST', '/jobs', { epochs: 3, seed: 1 }, a);
   const messages = await follow(job.id, undefined, b).catch((error: Error) => fail(error.message));
@@ -154,7 +178,7 @@ if (command === 'train') {
   const onB = await predictOne(modelId, b);
   if (JSON.stringify(onA.probabilities) !== JSON.stringify(onB.probabilities)) fail(`model ${modelId} predicts differently on A and B`);
   console.log(JSON.stringify({ jobId: job.id, modelId, worker, testAcc: end.job.metrics.at(-1).testAcc, label: onA.label, probabilities: onA.probabilities }));
-} else if (command === 'cluster-check' && rest.length === 4) {
+} else if (command === 'cluster-check') {
   const [a, b] = [base, rest[0]];
   const [jobId, model, before] = rest.slice(1);
   const job = await request('GET', `/jobs/${jobId}`, undefined, b);
@@ -182,6 +206,4 @@ if (command === 'train') {
   }
   const { jobs } = await request('GET', '/jobs', undefined, a);
   console.log(JSON.stringify({ jobs: jobs.length, models: listed.models.length }));
-} else {
-  fail('usage: smoke-client.ts train BASE | interrupt-me BASE | check BASE MODEL PROBS | resumed BASE JOB METRICS | cluster A B | cluster-check A B JOB MODEL PROBS');
 }

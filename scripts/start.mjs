@@ -3,19 +3,28 @@
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './build.mjs';
 
-const usage = `usage: npm start
+const usage = `usage: npm start -- [options]
 
-Runs the service on http://127.0.0.1:3000 (HOST and PORT change it), building it first when a
-source changed. Configuration is through the environment: docs/operations.md lists every variable.`;
+Runs the service on http://127.0.0.1:3000, building it first when a source changed since the last
+build (scripts/build.mjs) and finding or fetching Fashion-MNIST (src/cli/ensure-data.ts).
 
+options:
+  -h, --help  print this help and exit
+
+Configuration is through the environment (HOST, PORT, DATA_DIR, ...): docs/operations.md lists every
+variable, and so does \`node dist/src/server.js --help\` once built.`;
+
+let options;
 try {
-  if (parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+  options = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values;
 } catch (error) {
-  console.error(`start: ${error.message}; see --help`);
+  // parseArgs explains its own syntax at length; one line is enough here.
+  console.error(`npm start: ${error.message.split(/\.( |$)/)[0]}; see npm start -- --help`);
   process.exit(2);
+}
+if (options.help) {
+  console.log(usage);
+  process.exit(0);
 }
 
 try {

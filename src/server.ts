@@ -1,7 +1,21 @@
-import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
+import os from 'node:os';
+import { parseCommandLine } from './cli/command-line.js';
+import { configSchema, loadConfig } from './config.js';
 
 // The entry point: configuration from the environment, listen, stop cleanly on signals.
+// It takes no arguments; --help lists the variables and their defaults.
+const defaults: Record<string, unknown> = { ...configSchema.parse({}), WORKER_ID: `${os.hostname()}:<process id>` };
+parseCommandLine({
+  invocation: 'npm start --',
+  summary: 'Starts the service: the HTTP API, the dashboard at /, and the training workers.\n' +
+    'It takes no arguments: it is configured by environment variables, e.g. PORT=8080 npm start.',
+  options: {},
+  notes: `environment variables (default):\n${Object.keys(configSchema.shape)
+    .map((name) => `  ${name.padEnd(26)}${defaults[name] === undefined ? '(unset)' : String(defaults[name])}`)
+    .join('\n')}`,
+});
+// The app's modules load once the arguments are known good: --help and a typo answer at once.
+const { buildApp } = await import('./app.js');
 let config;
 try {
   config = loadConfig();

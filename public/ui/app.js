@@ -41,6 +41,9 @@ forget.addEventListener('click', () => {
 });
 showForget();
 
+// The jobs first: with API_TOKEN set, their 401 asks for the token before anything is shown, and
+// nothing says "no jobs" or "no model" behind the dialog. Then the rest, with the token.
 guard(async () => {
-  await Promise.all([jobs.refresh(), models.refresh(), sweeps.refresh()]);
+  await jobs.refresh();
+  await Promise.all([models.refresh(), sweeps.refresh()]);
 })();

@@ -14,6 +14,13 @@ const POLL_IDLE_MS = 15000;
 const isFinished = (job) => FINISHED.has(job.status);
 const shortId = (id) => `…${id.slice(-5)}`;
 
+// The job to show first among `jobs` (newest first): the newest one with something to draw, that is
+// with epochs done or running now, rather than a job cancelled before its first epoch (an empty chart).
+const worthShowing = (jobs) => jobs.find((job) => job.epochsDone > 0 || job.status === 'running') ?? jobs[0];
+
+// A finished job is drawn to the epochs it did, a live one to the epochs it will do.
+const epochsDrawn = (job) => (isFinished(job) ? Math.max(1, job.epochsDone) : job.epochsTotal);
+
 // Whether `a` knows more about a job than `b` (the stream can be ahead of a listed copy).
 const ahead = (a, b) =>
   RANK[a.status] > RANK[b.status] || (RANK[a.status] === RANK[b.status] && a.epochsDone > b.epochsDone);
@@ -34,7 +41,7 @@ export function createJobs({ onFinished, onSelect }) {
   let pollTimer;
   let refreshFailed = false;
 
-  const animator = new Animator($('chart'));
+  const animator = new Animator($('chart'), $('chart-legend'), { emphasizeFirst: true });
   const list = $('job-list');
   const cancelButton = $('cancel-job');
   const deleteButton = $('delete-job');
@@ -129,7 +136,7 @@ export function createJobs({ onFinished, onSelect }) {
       watchDisplayed();
       render();
     });
-    const label = el('label', { className: 'compare small', htmlFor: checkbox.id }, checkbox, 'compare');
+    const label = el('label', { className: 'compare', htmlFor: checkbox.id }, checkbox, el('span', {}, 'compare'));
     li = el('li', { className: 'job', dataset: { jobId: id } }, select, label);
     items.set(id, li);
     return li;
@@ -144,14 +151,18 @@ export function createJobs({ onFinished, onSelect }) {
       const [select, label] = li.children;
       const checkbox = label.querySelector('input');
       const last = latest(job);
-      const created = new Date(job.createdAt).toLocaleTimeString();
+      const created = new Date(job.createdAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+      const h = job.hyperparameters;
+      // Two lines that never wrap: its status and what it trains with; when, which, how far, and its test accuracy.
       select.replaceChildren(
         el('span', { className: 'job-line' },
           el('span', { className: `badge status-${job.status}` }, job.status),
-          el('span', { className: 'job-name' }, `${plural(job.hyperparameters.epochs, 'epoch')} · lr ${job.hyperparameters.lr}`)),
-        el('span', { className: 'job-meta small' },
-          `${created} · ${shortId(id)} · ${job.epochsDone}/${job.epochsTotal} done` +
-          (last ? ` · test acc ${percent(last.testAcc)}` : '')),
+          el('span', { className: 'job-name', title: describe(job) }, `lr ${h.lr} · batch ${h.batchSize}`)),
+        el('span', { className: 'job-line job-meta small' },
+          el('span', { className: 'job-when' }, created),
+          el('span', { className: 'job-id' }, shortId(id)),
+          el('span', { className: 'job-progress', title: 'epochs done of epochs asked for' }, `${job.epochsDone}/${job.epochsTotal}`),
+          el('span', { className: 'job-acc', title: 'test accuracy after its latest epoch' }, last ? `test ${percent(last.testAcc)}` : '')),
       );
       if (id === selected) select.setAttribute('aria-current', 'true');
       else select.removeAttribute('aria-current');
@@ -223,7 +234,7 @@ export function createJobs({ onFinished, onSelect }) {
     const runs = [selected, ...[...compared].filter((id) => id !== selected)]
       .map((id) => jobs.get(id))
       .filter(Boolean)
-      .map((j) => ({ id: j.id, label: shortId(j.id), epochsTotal: j.epochsTotal, metrics: withBaseline(j) }));
+      .map((j) => ({ id: j.id, label: `${shortId(j.id)} · lr ${j.hyperparameters.lr}`, epochsTotal: epochsDrawn(j), metrics: withBaseline(j) }));
     animator.show(runs);
   }
 
@@ -242,7 +253,7 @@ export function createJobs({ onFinished, onSelect }) {
       if (refreshFailed) showNotice('');
       refreshFailed = false;
       if (!selected && listed.length) {
-        selectJob(listed[0].id);
+        selectJob(worthShowing(listed).id);
       } else {
         watchDisplayed();
         render();
@@ -288,8 +299,8 @@ export function createJobs({ onFinished, onSelect }) {
     items.get(id)?.remove();
     items.delete(id);
     selected = null;
-    const next = [...jobs.keys()].sort().reverse()[0];
-    if (next) selectJob(next);
+    const next = worthShowing([...jobs.keys()].sort().reverse().map((key) => jobs.get(key)));
+    if (next) selectJob(next.id);
     else render();
   }));
 

@@ -1,22 +1,26 @@
 // Sweeps: a grid of two hyperparameters (POST /sweeps), every member's curves overlaid live
 // from GET /sweeps/:id/events, and a heat map of final test accuracy over two of the swept
-// hyperparameters.
+// hyperparameters. With no sweep yet, a short explanation and a one-click example instead.
 
 import { api, ApiError, eventsUrl } from './api.js';
 import { Animator } from './chart.js';
 import { $, el, guard, percent, showNotice } from './dom.js';
 
 const NAMES = ['lr', 'batchSize', 'epochs', 'momentum', 'weightDecay', 'initStd', 'seed'];
+// The example the empty state offers: small enough to finish in seconds, wide enough to show a difference.
+const EXAMPLE = { epochs: 2, a: ['lr', '0.03, 0.1, 0.3'], b: ['batchSize', '64, 256'] };
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'deleted']);
 const valuesText = (values) => Object.entries(values).map(([name, value]) => `${name} ${value}`).join(', ');
 
 export function createSweeps() {
   const form = $('sweep-form');
   const status = $('sweep-status');
+  const progress = $('sweep-progress');
   const picker = $('sweep-select');
   const cancelButton = $('sweep-cancel');
   const heatRows = $('heat-rows');
   const heatColumns = $('heat-columns');
-  const animator = new Animator($('sweep-chart'));
+  const animator = new Animator($('sweep-chart'), $('sweep-chart-legend'));
   let sweep = null; // the shown sweep as last known
   let members = new Map(); // jobId → { values, status, epochsTotal, baseline, metrics }
   let socket = null;
@@ -33,7 +37,8 @@ export function createSweeps() {
     const runs = [...members.entries()].map(([id, m]) => ({
       id,
       label: valuesText(m.values),
-      epochsTotal: m.epochsTotal,
+      // A finished member is drawn to the epochs it did.
+      epochsTotal: FINISHED.has(m.status) ? Math.max(1, m.metrics.length) : m.epochsTotal,
       metrics: [...(m.baseline ? [m.baseline] : []), ...m.metrics],
     }));
     animator.show(runs);
@@ -41,7 +46,7 @@ export function createSweeps() {
     const counts = {};
     for (const m of members.values()) counts[m.status] = (counts[m.status] ?? 0) + 1;
     if (sweep) {
-      status.textContent = `${sweep.id}: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`;
+      progress.textContent = `${sweep.id}: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`;
       cancelButton.disabled = !Object.keys(counts).some((s) => s === 'queued' || s === 'running');
     }
   }
@@ -135,8 +140,15 @@ export function createSweeps() {
     });
   }
 
+  // The explanation and example while there is no sweep; the picker, chart and heat map once there is.
+  function showEmpty(empty) {
+    $('sweep-empty').hidden = !empty;
+    $('sweep-results').hidden = empty;
+  }
+
   async function refresh(preferred) {
     const { sweeps } = await api('/sweeps?limit=20');
+    showEmpty(sweeps.length === 0);
     picker.replaceChildren(...sweeps.map((s) =>
       el('option', { value: s.id, selected: s.id === (preferred ?? sweep?.id) }, `${new Date(s.createdAt).toLocaleTimeString()} · ${valuesText(s.grid)}`)));
     const chosen = sweeps.find((s) => s.id === (preferred ?? sweep?.id)) ?? sweeps[0];
@@ -144,8 +156,7 @@ export function createSweeps() {
   }
 
   const errorFor = { a: $('sweep-error-a'), b: $('sweep-error-b'), epochs: $('sweep-error-epochs') };
-  form.addEventListener('submit', guard(async (event) => {
-    event.preventDefault();
+  async function start() {
     for (const output of Object.values(errorFor)) output.textContent = '';
     status.classList.remove('error');
     const parse = (text) => text.split(',').map((v) => v.trim()).filter(Boolean).map(Number);
@@ -156,6 +167,7 @@ export function createSweeps() {
     const body = { base: { epochs: Number($('sweep-epochs').value) }, grid };
     try {
       const created = await api('/sweeps', { method: 'POST', body });
+      status.textContent = `Started ${created.id}: ${created.members.length} jobs.`;
       await refresh(created.id);
       follow(created);
     } catch (error) {
@@ -168,10 +180,29 @@ export function createSweeps() {
         if (output) output.textContent = detail.message;
       }
     }
+  }
+  form.addEventListener('submit', guard(async (event) => {
+    event.preventDefault();
+    await start();
+  }));
+  // The example fills the form in, so that what it ran is there to change, and starts it.
+  $('sweep-example').addEventListener('click', guard(async () => {
+    $('sweep-epochs').value = String(EXAMPLE.epochs);
+    for (const [side, [name, values]] of [['a', EXAMPLE.a], ['b', EXAMPLE.b]]) {
+      $(`sweep-name-${side}`).value = name;
+      $(`sweep-values-${side}`).value = values;
+    }
+    await start();
   }));
   picker.addEventListener('change', guard(async () => follow(await api(`/sweeps/${encodeURIComponent(picker.value)}`))));
   cancelButton.addEventListener('click', guard(async () => {
-    if (sweep) await api(`/sweeps/${encodeURIComponent(sweep.id)}/cancel`, { method: 'POST' });
+    if (!sweep) return;
+    try {
+      await api(`/sweeps/${encodeURIComponent(sweep.id)}/cancel`, { method: 'POST' });
+    } catch (error) {
+      // Its last members finished meanwhile: nothing to cancel, and its stream says so.
+      if (error.code !== 'SWEEP_ALREADY_FINISHED') throw error;
+    }
   }));
   heatRows.addEventListener('change', renderHeatmap);
   heatColumns.addEventListener('change', renderHeatmap);

@@ -1,14 +1,22 @@
 // `npm run data:download [-- --base-url URL --dir DIR]`: fetch and verify Fashion-MNIST.
-import { parseArgs } from 'node:util';
 import { downloadFashionMnist, OFFICIAL_BASE_URL } from '../data/download.js';
 import { LOCAL_DIR } from '../data/fashion-mnist.js';
+import { parseCommandLine } from './command-line.js';
 
-const { values } = parseArgs({
+const { values, fail } = parseCommandLine({
+  invocation: 'npm run data:download --',
+  summary: 'Downloads the four Fashion-MNIST files and checks their MD5 sums; files already there and intact are kept.',
   options: {
-    'base-url': { type: 'string', default: process.env.FASHION_MNIST_BASE_URL ?? OFFICIAL_BASE_URL },
-    dir: { type: 'string', default: LOCAL_DIR },
+    'base-url': {
+      type: 'string',
+      value: 'URL',
+      default: process.env.FASHION_MNIST_BASE_URL ?? OFFICIAL_BASE_URL,
+      description: 'where to fetch them from ($FASHION_MNIST_BASE_URL sets the default)',
+    },
+    dir: { type: 'string', value: 'DIR', default: LOCAL_DIR, description: 'where to put them' },
   },
 });
+if (!URL.canParse(values['base-url'])) fail(`--base-url takes a URL, not ${JSON.stringify(values['base-url'])}`);
 
 try {
   const reports = await downloadFashionMnist({ baseUrl: values['base-url'], directory: values.dir, log: console.log });

@@ -5,6 +5,14 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { OFFICIAL_BASE_URL } from '../data/download.js';
 import { ensureFashionMnist } from '../data/ensure-dataset.js';
+import { parseCommandLine } from './command-line.js';
+
+parseCommandLine({
+  invocation: 'node dist/src/cli/ensure-data.js',
+  summary: 'What npm start runs first: finds Fashion-MNIST ($FASHION_MNIST_DIR, ./data/fashion-mnist, Debian\'s directory)\n' +
+    'or, when none has it, downloads it into ./data/fashion-mnist ($FASHION_MNIST_BASE_URL: from where).',
+  options: {},
+});
 
 const run = promisify(execFile);
 const APT_GET = '/usr/bin/apt-get';

@@ -1,83 +1,73 @@
-// The headless trainer: `npm run train -- --epochs 10 --lr 0.1 --batch-size 256 --seed 1 [--json]
-// [--out model.json|model.onnx|model.npz] [--kernels simd|typescript] [--threads N]`. It trains on the service's own runtime (a worker
-// thread with its SIMD team), so a seed gives the same bits here as through the API.
+// The headless trainer: `npm run train -- --epochs 10 --lr 0.1 --seed 1` (`--help` lists every option). It
+// trains on the service's own runtime (a worker thread with its SIMD team), so a seed gives the same bits
+// here as through the API.
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { z } from 'zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { Parameters } from '../engine/softmax-regression.js';
 import { defaultHyperparameters, type EpochMetrics, type Hyperparameters } from '../engine/train.js';
-import { modelToNpz } from '../formats/model-npz.js';
-import { modelToOnnx } from '../formats/onnx/model-onnx.js';
-import { createLocalRuntime } from '../runtime/local-runtime.js';
 import { hyperparametersInputSchema } from '../schemas/training.js';
+import { parseCommandLine } from './command-line.js';
 
-const { values } = parseArgs({
-  options: {
-    epochs: { type: 'string' },
-    lr: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'init-std': { type: 'string' },
-    momentum: { type: 'string' },
-    'weight-decay': { type: 'string' },
-    seed: { type: 'string' },
-    kernels: { type: 'string', default: 'simd' },
-    threads: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    data: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-
-if (values.help) {
-  console.log(`usage: npm run train -- [--epochs N] [--lr X] [--batch-size N] [--init-std X] [--momentum X]
-                        [--weight-decay X] [--seed N] [--kernels simd|typescript] [--threads N]
-                        [--json] [--out model.json|model.onnx|model.npz] [--data DIR]
---out writes the model in the format its extension names: the model document POST /models imports,
-an ONNX graph (images FP32 [N,784] in 0..255 → probabilities, label), or NumPy arrays W and b.
-defaults: ${JSON.stringify(defaultHyperparameters)}, SIMD kernels on all ${os.availableParallelism()} cores`);
-  process.exit(0);
-}
-
-const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-const parsed = hyperparametersInputSchema(Number.MAX_SAFE_INTEGER).safeParse({
-  epochs: number(values.epochs),
-  lr: number(values.lr),
-  batchSize: number(values['batch-size']),
-  initStd: number(values['init-std']),
-  momentum: number(values.momentum),
-  weightDecay: number(values['weight-decay']),
-  seed: number(values.seed),
-});
 const outExtensions = ['.json', '.onnx', '.npz'] as const;
-const engine = z
-  .object({
-    kernels: z.enum(['simd', 'typescript']),
-    threads: z.number().int().min(1).max(64).optional(),
-    out: z
-      .string()
-      .refine((file) => (outExtensions as readonly string[]).includes(path.extname(file).toLowerCase()), `must end in ${outExtensions.join(', ')}`)
-      .optional(),
-  })
-  .safeParse({ kernels: values.kernels, threads: number(values.threads), out: values.out });
-if (!parsed.success || !engine.success) {
-  console.error(`invalid arguments:\n${z.prettifyError((parsed.error ?? engine.error)!)}`);
-  process.exit(2);
-}
-const hyperparameters = { ...parsed.data, seed: parsed.data.seed ?? Math.floor(Math.random() * 2 ** 31) };
+const cli = parseCommandLine({
+  invocation: 'npm run train --',
+  summary: 'Trains softmax regression on Fashion-MNIST on the service\'s own runtime and prints each epoch\'s metrics\n' +
+    '(epoch 0 is the untrained model). A seed gives the same bits here as through the API.',
+  options: {
+    epochs: { type: 'string', value: 'N', description: `epochs to train (default ${defaultHyperparameters.epochs})` },
+    lr: { type: 'string', value: 'X', description: `learning rate (default ${defaultHyperparameters.lr})` },
+    'batch-size': { type: 'string', value: 'N', description: `minibatch size (default ${defaultHyperparameters.batchSize})` },
+    'init-std': { type: 'string', value: 'X', description: `standard deviation of the initial weights (default ${defaultHyperparameters.initStd})` },
+    momentum: { type: 'string', value: 'X', description: `SGD momentum (default ${defaultHyperparameters.momentum})` },
+    'weight-decay': { type: 'string', value: 'X', description: `L2 weight decay (default ${defaultHyperparameters.weightDecay})` },
+    seed: { type: 'string', value: 'N', description: 'seed of the initial weights and the shuffles (default: a random one)' },
+    kernels: { type: 'string', value: 'simd|typescript', default: 'simd', description: 'WebAssembly SIMD kernels or the TypeScript reference' },
+    threads: { type: 'string', value: 'N', description: `threads of the SIMD kernels, 1 to 64 (default: all ${os.availableParallelism()} cores)` },
+    json: { type: 'boolean', description: 'print each epoch as a JSON line instead of a table' },
+    out: { type: 'string', value: 'FILE', description: `write the model to FILE, in the format its extension names (${outExtensions.join(', ')})` },
+    data: { type: 'string', value: 'DIR', description: 'directory with the Fashion-MNIST files (default: $FASHION_MNIST_DIR, ./data/fashion-mnist, Debian\'s)' },
+  },
+  notes: '--out model.json is the model document POST /models imports; model.onnx an ONNX graph (images FP32 [N,784]\n' +
+    'in 0..255 → probabilities, label); model.npz NumPy arrays W and b.',
+});
+const { values } = cli;
 
+// Every hyperparameter the API checks, checked here by the same schema; its complaints name the flags.
+const flagOf: Record<string, string> = { batchSize: 'batch-size', initStd: 'init-std', weightDecay: 'weight-decay' };
+const parsed = hyperparametersInputSchema(Number.MAX_SAFE_INTEGER).safeParse({
+  epochs: cli.number('epochs'),
+  lr: cli.number('lr'),
+  batchSize: cli.number('batch-size'),
+  initStd: cli.number('init-std'),
+  momentum: cli.number('momentum'),
+  weightDecay: cli.number('weight-decay'),
+  seed: cli.number('seed'),
+});
+const chosen = parsed.success
+  ? parsed.data
+  : cli.fail(parsed.error.issues.map((issue) => `--${flagOf[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`).join('; '));
+const engine = {
+  kernels: cli.choice('kernels', ['simd', 'typescript'] as const) ?? 'simd',
+  threads: cli.number('threads', { integer: true, min: 1, max: 64 }),
+  out: values.out,
+};
+if (engine.out !== undefined && !(outExtensions as readonly string[]).includes(path.extname(engine.out).toLowerCase())) {
+  cli.fail(`--out must end in ${outExtensions.join(', ')}, not ${JSON.stringify(engine.out)}`);
+}
+const hyperparameters = { ...chosen, seed: chosen.seed ?? Math.floor(Math.random() * 2 ** 31) };
+
+// The runtime loads once the arguments are known good: --help and a typo answer at once.
+const [{ default: pino }, { createLocalRuntime }] = await Promise.all([import('pino'), import('../runtime/local-runtime.js')]);
 // Warnings and errors only: the epochs are this program's output.
 const log = pino({ level: 'warn' }, pino.destination(2));
 let runtime;
 try {
   runtime = await createLocalRuntime({
     poolSize: 1,
-    kernels: engine.data.kernels,
-    cores: engine.data.threads,
+    kernels: engine.kernels,
+    cores: engine.threads,
     dataset: { directory: values.data ?? process.env.FASHION_MNIST_DIR },
     log,
   });
@@ -85,7 +75,7 @@ try {
   console.error((error as Error).message);
   process.exit(1);
 }
-const { threads, kernels } = { threads: engine.data.threads ?? os.availableParallelism(), kernels: runtime.status().kernels };
+const { threads, kernels } = { threads: engine.threads ?? os.availableParallelism(), kernels: runtime.status().kernels };
 if (!values.json) {
   console.log(`training softmax regression on ${runtime.dataset.directory} with ${JSON.stringify(hyperparameters)}`);
   console.log(`${kernels === 'simd' ? 'WebAssembly SIMD' : 'TypeScript'} kernels, ${kernels === 'simd' ? threads : 1} thread(s)`);
@@ -121,8 +111,8 @@ if (values.out) {
 // The trained model in the format `file`'s extension names.
 async function modelFile(file: string, params: Parameters, hyperparameters: Hyperparameters, metrics: EpochMetrics[]): Promise<Uint8Array | string> {
   const extension = path.extname(file).toLowerCase();
-  if (extension === '.onnx') return modelToOnnx(params, `npm run train with ${JSON.stringify(hyperparameters)}`);
-  if (extension === '.npz') return modelToNpz(params);
+  if (extension === '.onnx') return (await import('../formats/onnx/model-onnx.js')).modelToOnnx(params, `npm run train with ${JSON.stringify(hyperparameters)}`);
+  if (extension === '.npz') return (await import('../formats/model-npz.js')).modelToNpz(params);
   const document = {
     hyperparameters,
     metrics,

@@ -52,7 +52,7 @@ const jobRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, opti
 
   app.post('/jobs/:id/cancel', {
     schema: {
-      summary: 'Cancel a queued or running job (running jobs stop at their next batch).',
+      summary: 'Cancel a queued or running job (running jobs stop at their next batch). 409 once it has finished, cancelled included.',
       tags: ['jobs'],
       params: jobParamsSchema,
       response: { 200: jobSchema, 404: errorBodySchema, 409: errorBodySchema },

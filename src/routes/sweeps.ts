@@ -33,10 +33,10 @@ const sweepRoutes: FastifyPluginAsyncZod<{ maxEpochs: number }> = async (app, op
 
   app.post('/sweeps/:id/cancel', {
     schema: {
-      summary: "Cancel a sweep's members that are still queued or running.",
+      summary: "Cancel a sweep's members that are still queued or running. 409 when none is.",
       tags: ['sweeps'],
       params: sweepParamsSchema,
-      response: { 200: sweepSchema, 404: errorBodySchema },
+      response: { 200: sweepSchema, 404: errorBodySchema, 409: errorBodySchema },
     },
   }, async (request) => app.sweeps.cancel(request.params.id));
 

@@ -2,7 +2,7 @@ import { ApiError } from '../errors.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import { newId } from '../jobs/ids.js';
 import { paginate } from '../jobs/pagination.js';
-import { finishedStatuses } from '../schemas/jobs.js';
+import { finishedStatuses, type Job } from '../schemas/jobs.js';
 import { sweepRecordSchema, type Sweep, type SweepRecord, type SweepRequest, type SweptName } from '../schemas/sweeps.js';
 import type { StateStore } from '../store/state-store.js';
 import { StorageError } from '../store/storage-error.js';
@@ -70,13 +70,16 @@ export class SweepManager implements SweepsService {
     return { sweeps: await Promise.all(page.map((sweep) => this.view(sweep))), nextCursor };
   }
 
-  // Cancels every member still queued or running.
+  // Cancels every member still queued or running; a sweep with none left answers 409, as a finished job does.
   async cancel(id: string): Promise<Sweep> {
     const sweep = await this.record(id);
-    await Promise.all(sweep.members.map(async ({ jobId }) => {
-      const job = await this.jobs.get(jobId);
-      if (job && !finishedStatuses.includes(job.status)) await this.jobs.cancel(jobId).catch(() => undefined);
-    }));
+    const jobs = await Promise.all(sweep.members.map(({ jobId }) => this.jobs.get(jobId)));
+    const unfinished = jobs.filter((job): job is Job => job !== undefined && !finishedStatuses.includes(job.status));
+    if (unfinished.length === 0) {
+      throw new ApiError('SWEEP_ALREADY_FINISHED', `sweep ${id} already finished: none of its ${sweep.members.length} jobs is queued or running`);
+    }
+    // (A member that finishes meanwhile answers 409 itself: it needs no cancelling.)
+    await Promise.all(unfinished.map((job) => this.jobs.cancel(job.id).catch(() => undefined)));
     return this.view(sweep);
   }
 

@@ -67,6 +67,6 @@ describe('npm run train -- --out', () => {
   it('refuses another extension before training, naming --out', async () => {
     const failure = await train('--epochs', '1', '--out', file('model.pt')).catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toMatch(/must end in \.json, \.onnx, \.npz[\s\S]*out/);
+    expect((failure as { stderr: string }).stderr).toMatch(/--out must end in \.json, \.onnx, \.npz/);
   });
 });

@@ -57,8 +57,11 @@ describe('npm run train', () => {
     expect(lastLine(reference.stdout)).toEqual(lastLine(simd.stdout));
   }, 120_000);
 
-  it('refuses bad arguments with exit status 2 and says why', async () => {
-    const failure = await train('--epochs', '0', '--kernels', 'gpu').catch((error: { code: number; stderr: string }) => error);
-    expect(failure).toMatchObject({ code: 2, stderr: expect.stringContaining('invalid arguments') });
+  it('refuses bad hyperparameters with exit status 2, naming each flag in one line, as the API would', async () => {
+    const failure = await train('--epochs', '0', '--lr=-1').catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 2 });
+    const { stderr } = failure as { stderr: string };
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/--epochs: .*>=1; --lr: .*>0; see npm run train -- --help/);
   }, 60_000);
 });

@@ -85,7 +85,7 @@ describe('replicas on Redis', () => {
     expect(epochs).toEqual(Array.from({ length: cancelled.json().epochsDone }, (_, i) => i + 1));
     expect(epochs.length).toBeLessThan(1000);
     expect(stream.messages.slice(-2).map((m) => `${m.type}:${m.status}`)).toEqual(['status:cancelled', 'end:cancelled']);
-    expect((await a.inject({ method: 'POST', url: `/jobs/${id}/cancel` })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'POST', url: `/jobs/${id}/cancel` })).statusCode).toBe(409);
   });
 
   it('hold MAX_QUEUED_JOBS for the whole cluster, with Retry-After', async () => {

@@ -58,6 +58,45 @@ async function noHorizontalOverflow(page: Page): Promise<void> {
   expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
 }
 
+// Every job card is two lines, neither wrapped nor cut short (an ellipsis), at the page's width.
+async function jobCardsFit(page: Page): Promise<number> {
+  const cards = (await page.evaluate(`[...document.querySelectorAll('#job-list li.job')].map((li) => {
+    const card = li.querySelector('.job-select').getBoundingClientRect();
+    return {
+      id: li.dataset.jobId,
+      lines: [...li.querySelectorAll('.job-line')].map((line) => {
+        const box = line.getBoundingClientRect();
+        return {
+          text: line.textContent,
+          height: box.height,
+          lineHeight: parseFloat(getComputedStyle(line).lineHeight),
+          overflows: line.scrollWidth > line.clientWidth || box.left < card.left || box.right > card.right,
+          cut: [...line.children].filter((part) => part.scrollWidth > part.clientWidth).map((part) => part.className),
+        };
+      }),
+    };
+  })`)) as Array<{ id: string; lines: Array<{ text: string; height: number; lineHeight: number; overflows: boolean; cut: string[] }> }>;
+  expect(cards.length).toBeGreaterThan(0);
+  for (const { id, lines } of cards) {
+    expect(lines, id).toHaveLength(2);
+    for (const line of lines) {
+      expect(line.height, `${id}: "${line.text}" wraps`).toBeLessThan(1.9 * line.lineHeight);
+      expect(line.overflows, `${id}: "${line.text}" overflows`).toBe(false);
+      expect(line.cut, `${id}: "${line.text}" is cut short`).toEqual([]);
+    }
+  }
+  return cards.length;
+}
+
+// The legend of a chart: one entry per run when there are several, and one per metric.
+async function legend(page: Page, chart: string): Promise<{ runs: number; metrics: number; uplot: number }> {
+  return {
+    runs: await page.locator(`#${chart}-legend .legend-run`).count(),
+    metrics: await page.locator(`#${chart}-legend .legend-metric`).count(),
+    uplot: await page.locator(`#${chart} .u-legend`).count(),
+  };
+}
+
 async function openPanel(page: Page, id: string): Promise<void> {
   await page.click(`#${id} > summary`);
   await page.waitForSelector(`#${id}[open]`);
@@ -123,6 +162,11 @@ describe('the dashboard in Chromium', () => {
     await page.goto(base);
     await expect(page.locator('h1').textContent()).resolves.toBe('softmax-serve');
     await page.waitForSelector('#jobs-empty:not([hidden])');
+    // No sweep yet: an explanation and an example to run, not an empty chart with empty selects.
+    await page.waitForSelector('#sweep-empty:not([hidden])');
+    expect(await page.isHidden('#sweep-results')).toBe(true);
+    expect(await page.isVisible('#sweep-example')).toBe(true);
+    await page.locator('#sweep-card').screenshot({ path: new URL('dashboard-sweep-empty.png', ARTIFACTS).pathname });
 
     // The form shows the defaults, and the API's 400 details next to the field they name.
     expect(await page.inputValue('#field-epochs')).toBe('10');
@@ -155,9 +199,19 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#chart[data-baseline="true"]');
     await page.waitForSelector('#job-status.status-succeeded');
     expect(await page.textContent('#progress-label')).toMatch(/Done: 2 epochs/);
-    expect(await page.locator('#chart .u-legend .u-series').count()).toBe(4); // epoch + three metrics
     const first = (await page.textContent('#job-title'))!;
     const job = (await app.inject({ method: 'GET', url: `/jobs/${first}` })).json();
+    // One job: its three metrics in the legend, with their values.
+    expect(await legend(page, 'chart')).toEqual({ runs: 0, metrics: 3, uplot: 0 });
+    expect(await page.locator('#chart-legend .legend-values').allTextContents()).toEqual(
+      ['trainLoss', 'trainAcc', 'testAcc'].map((key) => job.metrics[1][key].toFixed(3)));
+    // Under the mouse, the legend gives that epoch's values (the x axis runs 0–2: its middle is epoch 1).
+    const plot = (await page.locator('#chart .u-over').boundingBox())!;
+    await page.mouse.move(plot.x + plot.width / 2, plot.y + plot.height / 2);
+    await page.waitForSelector('#chart-legend .legend-epoch:text-is("epoch 1")');
+    expect(await page.locator('#chart-legend .legend-values').allTextContents()).toEqual(
+      ['trainLoss', 'trainAcc', 'testAcc'].map((key) => job.metrics[0][key].toFixed(3)));
+    await page.mouse.move(0, 0);
     expect(job).toMatchObject({ status: 'succeeded', hyperparameters: { epochs: 2, seed: 3, lr: 0.1 } });
     await screenshot(page, 'dashboard-training.png');
 
@@ -170,8 +224,11 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#chart[data-epochs="1"]', { timeout: 90_000 });
     await page.check(`#compare-${first}`);
     await page.waitForSelector('#chart[data-runs="2"]');
-    expect(await page.locator('#chart .u-legend .u-series').count()).toBe(7);
+    // Two jobs: one entry for each in its colour, and the three metrics' line styles.
+    expect(await legend(page, 'chart')).toEqual({ runs: 2, metrics: 3, uplot: 0 });
     await page.waitForSelector('#job-status.status-succeeded');
+    expect(await jobCardsFit(page)).toBe(2);
+    await page.locator('#jobs-card').screenshot({ path: new URL('dashboard-jobs-desktop.png', ARTIFACTS).pathname });
 
     // The newest model is picked; its gallery agrees with POST /predict on the same images.
     await page.waitForSelector('#model-select option >> nth=1', { state: 'attached' });
@@ -260,6 +317,8 @@ describe('the dashboard in Chromium', () => {
     await page.click('#pad-sample');
     await page.waitForSelector('#prediction[data-label]');
     await noHorizontalOverflow(page);
+    expect(await jobCardsFit(page)).toBe(2);
+    await page.locator('#jobs-card').screenshot({ path: new URL('dashboard-jobs-phone.png', ARTIFACTS).pathname });
     await screenshot(page, 'dashboard-phone.png');
     expect(errors).toEqual([]);
     await context.close();
@@ -383,12 +442,26 @@ describe('the dashboard in Chromium', () => {
     expect(await page.textContent('#risk-selective')).toContain(`${(evaluation.selective.accuracy * 100).toFixed(2)}%`);
 
     // A bad value comes back from the API under the list that holds it.
+    await page.waitForSelector('#sweep-empty:not([hidden])');
     const before = errors.length;
     await page.fill('#sweep-epochs', '2');
     await page.fill('#sweep-values-a', '0.1, -1');
     await page.click('#sweep-form button[type="submit"]');
     await page.waitForSelector('#sweep-error-a:not(:empty)');
     expectOnlyRefusals(errors, before, 400);
+    expect((await app.inject({ method: 'GET', url: '/sweeps' })).json().sweeps).toEqual([]);
+
+    // The empty state's example: one click starts a real sweep, whose results then replace it.
+    await page.click('#sweep-example');
+    await page.waitForSelector('#sweep-results:not([hidden])');
+    expect(await page.isHidden('#sweep-empty')).toBe(true);
+    await page.waitForSelector('#sweep-chart[data-runs="6"]');
+    await page.waitForSelector('#sweep-chart[data-ended="true"]', { timeout: 120_000 });
+    await page.waitForSelector('#sweep-heatmap[data-cells="6"]');
+    const example = (await app.inject({ method: 'GET', url: '/sweeps?limit=1' })).json().sweeps[0];
+    expect(example).toMatchObject({ base: { epochs: 2 }, grid: { lr: [0.03, 0.1, 0.3], batchSize: [64, 256] }, counts: { succeeded: 6 } });
+    expect(await legend(page, 'sweep-chart')).toEqual({ runs: 6, metrics: 3, uplot: 0 });
+
     // A 2×2 sweep: four members' curves overlaid live, then the heat map of their final test accuracy.
     await page.fill('#sweep-values-a', '0.05, 0.1');
     await page.fill('#sweep-values-b', '128, 256');
@@ -398,6 +471,10 @@ describe('the dashboard in Chromium', () => {
     await page.waitForSelector('#sweep-heatmap[data-cells="4"]');
     const sweep = (await app.inject({ method: 'GET', url: '/sweeps?limit=1' })).json().sweeps[0];
     expect(sweep.counts).toEqual({ succeeded: 4 });
+    // Its legend groups by member: four entries (not twelve, one per curve), and the three metrics' styles.
+    expect(await legend(page, 'sweep-chart')).toEqual({ runs: 4, metrics: 3, uplot: 0 });
+    expect(await page.locator('#sweep-chart-legend .legend-run .legend-label').allTextContents()).toEqual(
+      sweep.members.map((m: { values: Record<string, number> }) => Object.entries(m.values).map(([name, value]) => `${name} ${value}`).join(', ')));
     const cells = await page.locator('#sweep-heatmap td').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-test-acc'))));
     const leaderboard = sweep.leaderboard.map((entry: { testAcc: number }) => entry.testAcc);
     expect([...cells].sort()).toEqual([...leaderboard].sort());
@@ -406,10 +483,51 @@ describe('the dashboard in Chromium', () => {
     const member = sweep.leaderboard.find((entry: { values: { lr: number; batchSize: number } }) => entry.values.lr === 0.1 && entry.values.batchSize === 256);
     expect(Number(await page.getAttribute('#sweep-heatmap tbody tr >> nth=1 >> td >> nth=1', 'data-test-acc'))).toBe(member.testAcc);
     await screenshot(page, 'dashboard-lab-sweep.png');
+    await page.locator('#sweep-card').screenshot({ path: new URL('dashboard-sweep-desktop.png', ARTIFACTS).pathname });
     await noHorizontalOverflow(page);
     expect(errors).toEqual([]);
     await context.close();
+
+    // The same sweep on a phone.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const small = await phone.newPage();
+    const phoneErrors = collectErrors(small);
+    await small.goto(base);
+    await small.waitForSelector('#sweep-chart[data-runs="4"]');
+    await small.waitForSelector('#sweep-chart[data-ended="true"]');
+    await noHorizontalOverflow(small);
+    await small.locator('#sweep-card').screenshot({ path: new URL('dashboard-sweep-phone.png', ARTIFACTS).pathname });
+    expect(phoneErrors).toEqual([]);
+    await phone.close();
   }, 240_000);
+
+  it('shows the newest job that has epochs, not a newer one cancelled before its first', async () => {
+    const post = async (url: string, payload?: object) => (await app.inject({ method: 'POST', url, payload })).json();
+    // Two long jobs take both training workers; a third waits in the queue and is cancelled there.
+    const [a, b, c] = [await post('/jobs', { epochs: 200 }), await post('/jobs', { epochs: 200 }), await post('/jobs', { epochs: 200 })];
+    expect(c.status).toBe('queued');
+    expect(await post(`/jobs/${c.id}/cancel`)).toMatchObject({ status: 'cancelled', epochsDone: 0 });
+    await expect.poll(async () => (await app.inject({ method: 'GET', url: `/jobs/${b.id}` })).json().epochsDone, { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    for (const id of [a.id, b.id]) await post(`/jobs/${id}/cancel`);
+    const listed = (await app.inject({ method: 'GET', url: '/jobs?limit=3' })).json().jobs;
+    expect(listed.map((job: { id: string }) => job.id)).toEqual([c.id, b.id, a.id]);
+    const withEpochs = (await app.inject({ method: 'GET', url: `/jobs/${b.id}` })).json();
+    expect(withEpochs).toMatchObject({ status: 'cancelled' });
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(base);
+    await page.waitForSelector(`#job-list li.job[data-job-id="${c.id}"]`);
+    await expect.poll(() => page.textContent('#job-title')).toBe(b.id);
+    // Drawn to the epochs it did, not to the 200 it was asked for.
+    await page.waitForSelector(`#chart[data-epochs="${withEpochs.epochsDone}"]`);
+    expect(await page.textContent('#progress-label')).toBe(`Cancelled after ${withEpochs.epochsDone} of 200 epochs`);
+    expect(await jobCardsFit(page)).toBeGreaterThanOrEqual(3);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
 });
 
 describe('the dashboard with API_TOKEN set', () => {
@@ -429,13 +547,24 @@ describe('the dashboard with API_TOKEN set', () => {
   });
 
   it('asks for the token, keeps it in sessionStorage only, and then works, the WebSocket stream and model files included', async () => {
+    // A job already there, which the page must not claim is missing while it waits for the token.
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const existing = (await app.inject({ method: 'POST', url: '/jobs', headers, payload: { epochs: 1, seed: 5 } })).json();
+    await expect.poll(async () => (await app.inject({ method: 'GET', url: `/jobs/${existing.id}`, headers })).json().status, { timeout: 60_000 })
+      .toBe('succeeded');
+
     const context = await browser.newContext({ viewport: { width: 1024, height: 800 }, acceptDownloads: true });
     const page = await context.newPage();
     const errors = collectErrors(page);
     await page.goto(base);
 
-    // The API's 401 opens the dialog; a wrong token is refused and asked again.
+    // The API's 401 opens the dialog before anything is loaded: no "no jobs", "no model" or empty sweep behind it.
     await page.waitForSelector('#token-dialog[open]');
+    expect(await page.isHidden('#jobs-empty')).toBe(true);
+    expect(await page.locator('#job-list li').count()).toBe(0);
+    expect(await page.textContent('#model-summary')).toBe('');
+    expect(await page.isHidden('#sweep-empty')).toBe(true);
+    expect(await page.isHidden('#sweep-results')).toBe(true);
     await screenshot(page, 'dashboard-token.png');
     await page.fill('#token-input', 'not-the-right-token');
     await page.click('#token-form button[type="submit"]');
@@ -444,7 +573,10 @@ describe('the dashboard with API_TOKEN set', () => {
     await page.fill('#token-input', TOKEN);
     await page.click('#token-form button[type="submit"]');
     await page.waitForSelector('#token-dialog', { state: 'hidden' });
-    await page.waitForSelector('#jobs-empty:not([hidden])');
+    // Then the page loads, with the token: the job that was there all along.
+    await page.waitForSelector(`#job-list li.job[data-job-id="${existing.id}"]`);
+    expect(await page.isHidden('#jobs-empty')).toBe(true);
+    await page.waitForSelector('#sweep-empty:not([hidden])');
     expectOnlyRefusals(errors, 0, 401);
     const storage = (await page.evaluate('({ session: { ...sessionStorage }, local: { ...localStorage } })')) as {
       session: Record<string, string>;
@@ -459,7 +591,15 @@ describe('the dashboard with API_TOKEN set', () => {
     await page.click('button[type="submit"]');
     await page.waitForSelector('#progress-label:has-text("batch")', { timeout: 60_000 });
     await page.waitForSelector('#eta:has-text("left")');
-    expect(Number(await page.getAttribute('#epoch-progress', 'value'))).toBeGreaterThan(0);
+    // The bar shows the batches done (read with its label at one moment: an epoch may end between two reads).
+    const bar = `(() => {
+      const batch = /batch (\\d+) of (\\d+)/.exec(document.getElementById('progress-label').textContent);
+      return batch ? [Number(batch[1]) / Number(batch[2]), document.getElementById('epoch-progress').value] : null;
+    })()`;
+    await expect.poll(async () => {
+      const shown = (await page.evaluate(bar)) as [number, number] | null;
+      return shown !== null && shown[0] > 0 && shown[1] === shown[0];
+    }, { timeout: 60_000 }).toBe(true);
     await page.click('#cancel-job');
     await page.waitForSelector('#job-status.status-cancelled');
     await page.waitForSelector('#cancel-job', { state: 'hidden' });

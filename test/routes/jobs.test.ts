@@ -152,7 +152,7 @@ describe('POST /jobs/:id/cancel', () => {
   });
   afterAll(() => app.close());
 
-  it('stops a running job at its next batch, cancels a queued one at once, and may be repeated', async () => {
+  it('stops a running job at its next batch, cancels a queued one at once, and answers 409 once it is cancelled', async () => {
     const running = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 100 } })).json();
     const queued = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 100 } })).json();
     expect(queued.status).toBe('queued');
@@ -167,9 +167,7 @@ describe('POST /jobs/:id/cancel', () => {
     expect(stopped.statusCode).toBe(200);
     expect(stopped.json()).toMatchObject({ status: 'cancelled', modelId: null });
 
-    const again = await app.inject({ method: 'POST', url: `/jobs/${running.id}/cancel` });
-    expect(again.statusCode).toBe(200);
-    expect(again.json().status).toBe('cancelled');
+    expectError(await app.inject({ method: 'POST', url: `/jobs/${running.id}/cancel` }), 409, 'JOB_ALREADY_FINISHED');
   });
 
   it('answers 409 on a finished job and 404 on an unknown one', async () => {

@@ -139,11 +139,11 @@ export class JobManager implements JobsService {
     return this.events.subscribe(id, (event) => listener(event, undefined));
   }
 
-  // Stops a queued job at once and a running one at its next batch; resolves once it stopped.
+  // Stops a queued job at once and a running one at its next batch; resolves once it stopped. A job
+  // that has finished, cancelled included, answers 409: there is nothing left to cancel.
   async cancel(id: string): Promise<Job> {
     const job = this.jobs.get(id);
     if (!job) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
-    if (job.status === 'cancelled') return job;
     const alreadyFinished = () =>
       new ApiError('JOB_ALREADY_FINISHED', `job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
     if (finishedStatuses.includes(job.status)) throw alreadyFinished();

@@ -74,7 +74,7 @@ export class RedisJobs implements JobsService {
       const stored = await this.redis(() => this.options.records.read(id));
       if (!stored) throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`);
       const { job } = stored;
-      if (job.status === 'cancelled') return job;
+      // Finished, cancelled included: 409, as in one process.
       if (finishedStatuses.includes(job.status)) {
         throw new ApiError('JOB_ALREADY_FINISHED', `job ${id} already ${job.status}; only queued or running jobs can be cancelled`);
       }
