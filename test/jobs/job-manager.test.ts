@@ -92,7 +92,7 @@ describe('the job manager', () => {
     expect(existsSync(path.join(dataDir.path, 'checkpoints', `${job.id}.json`))).toBe(false);
     expect(events.map((event) => (event.type === 'status' || event.type === 'end' ? `${event.type}:${event.status}` : event.type)))
       .toEqual(['baseline', 'progress', 'epoch', 'epoch', 'epoch', 'status:succeeded', 'end:succeeded']);
-    expect(manager.events.snapshot(job).map((event) => event.type)).toEqual(['status', 'baseline', 'epoch', 'epoch', 'epoch', 'end']);
+    expect(manager.events.snapshot(job).map((event) => event.type)).toEqual(['baseline', 'epoch', 'epoch', 'epoch', 'status', 'end']);
     expect(manager.runningCount()).toBe(0);
   });
 
