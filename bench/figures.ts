@@ -180,6 +180,7 @@ export function benchFigures(results: BenchResults): Record<string, string> {
         `got ${times(allCores.pairThroughput)} the throughput of one job alone, so one job on two threads got ` +
         `${percent(allCores.scaling / allCores.pairThroughput)} of what the host gave two threads`
       : 'not measured (one core)',
+    'team-share': allCores.scaling !== undefined && allCores.pairThroughput !== undefined ? percent(allCores.scaling / allCores.pairThroughput) : 'not measured',
     'http-job': `median ${fixed(latest.httpJob.medianSeconds, 2)} s (${latest.httpJob.runs.map((run) => fixed(run.ms / 1000, 2)).join(', ')} s)`,
     'cli-job': `${times(latest.cli.ratioToApiJob)} the API job's time per epoch, ${latest.cli.metricsIdenticalToApi ? 'the same metrics to the bit' : 'NOT the same metrics'}`,
     'predict-1': predictSentence(onePredict),

@@ -97,7 +97,7 @@ const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[
 // team), one runtime per thread count, each trained through start() like a job. NumPy (with
 // OpenBLAS or whatever BLAS it has, its default threads and one) trains the same algorithm on
 // the same files in a child process. The four alternate repeat by repeat, so that the ratio
-// the README quotes is measured in the same minutes on a machine whose load keeps changing.
+// docs/performance.md quotes is measured in the same minutes on a machine whose load keeps changing.
 const numpy = args['skip-numpy'] ? false : await numpyAvailable();
 if (!numpy && !args['skip-numpy']) console.log('  (no NumPy rows: python3 with NumPy not found; Debian: apt-get install python3-numpy)');
 const runtimes = await Promise.all([cores, 1].map(async (threads) => {
