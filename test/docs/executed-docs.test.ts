@@ -6,8 +6,7 @@
 // clients the `ws` and `eventsource` packages (a ```js block runs in Node with them as the
 // browser's WebSocket and EventSource). JOB_ID, MODEL_ID and SWEEP_ID in an example stand for the
 // first id of that kind in the latest output that showed one.
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,44 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../helpers/app.js';
 import { repositoryRoot } from '../robustness/server-process.js';
 import { docExamples, type DocExample } from './doc-examples.js';
+import { capturePlaceholders, runExample, substitutePlaceholders, type Placeholder } from './run-example.js';
 import { outputMismatch } from './shown-output.js';
-
-const PLACEHOLDERS = { JOB_ID: 'job', MODEL_ID: 'model', SWEEP_ID: 'sweep' } as const;
-// What the browser has and Node 20 lacks, for a ```js block.
-const BROWSER_GLOBALS = "import WebSocket from 'ws';\nimport { EventSource } from 'eventsource';\n" +
-  'globalThis.WebSocket = WebSocket;\nglobalThis.EventSource = EventSource;\n';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], cwd: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.API_TOKEN;
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    // Only a hang gets here.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function describeExamples(file: string, examples: () => DocExample[]) {
   describe(`${file}'s examples`, () => {
     let app: FastifyInstance;
     let port: number;
     let cwd: string;
-    const values: Partial<Record<keyof typeof PLACEHOLDERS, string>> = {};
+    const values: Partial<Record<Placeholder, string>> = {};
 
     beforeAll(async () => {
       app = await testApp({ POOL_SIZE: 2 });
@@ -68,13 +38,7 @@ function describeExamples(file: string, examples: () => DocExample[]) {
     });
 
     const substitute = (code: string) =>
-      code
-        .replace(/\b(localhost|127\.0\.0\.1):3000\b/g, (_, host: string) => `${host}:${port}`)
-        .replace(/\b(JOB_ID|MODEL_ID|SWEEP_ID)\b/g, (name) => {
-          const value = values[name as keyof typeof PLACEHOLDERS];
-          if (!value) throw new Error(`${name} is used before any output showed a ${PLACEHOLDERS[name as keyof typeof PLACEHOLDERS]} id`);
-          return value;
-        });
+      substitutePlaceholders(code.replace(/\b(localhost|127\.0\.0\.1):3000\b/g, (_, host: string) => `${host}:${port}`), values);
 
     it('has examples', () => {
       expect(examples().length).toBeGreaterThan(0);
@@ -83,21 +47,11 @@ function describeExamples(file: string, examples: () => DocExample[]) {
     for (const [index, example] of examples().entries()) {
       it(`${index + 1}: line ${example.line} (${example.section})`, async () => {
         const code = substitute(example.code);
-        let ran: Ran;
-        if (example.language === 'sh') {
-          // As a reader's shell runs it: a failing command stops it, a pipe into head does not (no pipefail).
-          ran = await run('bash', ['-c', `set -e\n${code}`], cwd);
-        } else {
-          await writeFile(path.join(cwd, 'example.mjs'), BROWSER_GLOBALS + code);
-          ran = await run(process.execPath, ['example.mjs'], cwd);
-        }
+        const ran = await runExample(example, code, cwd);
         const context = `${file}:${example.line}\n--- ran\n${code}\n--- stderr\n${ran.stderr}\n--- stdout\n${ran.stdout.slice(0, 4000)}`;
         expect(ran.code, context).toBe(0);
         expect(outputMismatch(example.output, ran.stdout), context).toBeUndefined();
-        for (const [name, prefix] of Object.entries(PLACEHOLDERS) as Array<[keyof typeof PLACEHOLDERS, string]>) {
-          const id = new RegExp(`\\b${prefix}_[0-9a-z]{19}\\b`).exec(ran.stdout);
-          if (id) values[name] = id[0];
-        }
+        capturePlaceholders(ran.stdout, values);
       });
     }
   });
