@@ -4,14 +4,16 @@ import { modelSummarySchema, modelSummarySchemas, type Model, type ModelSummary,
 import { encodeFloats, storedFloatsSchema } from '../store/floats.js';
 import { expired, type Retention } from '../retention.js';
 import type { StateStore } from '../store/state-store.js';
+import { weightsSha256 } from './weights-digest.js';
 
 // On disk: the summary plus W and b as base64 float32 of exact lengths (exact, and a quarter
 // of the JSON size); a file that does not decode to 7840 + 10 finite values is never loaded.
 const storedParameters = { weights: storedFloatsSchema(IMAGE_SIZE * CLASS_COUNT), bias: storedFloatsSchema(CLASS_COUNT) };
-const [trainedSummarySchema, importedSummarySchema] = modelSummarySchemas;
+const [trainedSummarySchema, importedSummarySchema, browserSummarySchema] = modelSummarySchemas;
 const storedModelSchema = z.discriminatedUnion('source', [
   trainedSummarySchema.extend(storedParameters).strict(),
   importedSummarySchema.extend(storedParameters).strict(),
+  browserSummarySchema.extend(storedParameters).strict(),
 ]);
 
 export interface ModelRegistry {
@@ -43,10 +45,18 @@ const newestFirst = (a: ModelSummary, b: ModelSummary) =>
 export async function openModelRegistry(store: StateStore, retention: Retention): Promise<ModelRegistry> {
   const summaries = new Map<string, ModelSummary>();
   const parameters = new Map<string, Parameters>();
+  // Each model's weightsSha256, computed once when it is added or read (GET /models/:id gives it).
+  const digests = new Map<string, string>();
+  // (The digest first, then the three maps together: nobody sees a model half registered.)
+  const keep = async (summary: ModelSummary, params: Parameters) => {
+    const digest = await weightsSha256(params);
+    summaries.set(summary.id, summary);
+    parameters.set(summary.id, params);
+    digests.set(summary.id, digest);
+  };
   const removedListeners: Array<(id: string, by: 'this process' | 'another process') => void> = [];
   for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) {
-    summaries.set(summary.id, summary);
-    parameters.set(summary.id, { weights, bias });
+    await keep(summary, { weights, bias });
   }
   // Newest first, sorted once per change rather than on every /predict.
   let sorted: ModelSummary[] | undefined;
@@ -55,8 +65,7 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     async add(newSummary, params) {
       const summary = modelSummarySchema.parse(newSummary);
       await store.put('models', summary.id, { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) });
-      summaries.set(summary.id, summary);
-      parameters.set(summary.id, params);
+      await keep(summary, params);
       sorted = undefined;
       await registry.prune();
     },
@@ -65,8 +74,9 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     full(id) {
       const summary = summaries.get(id);
       const params = parameters.get(id);
-      if (!summary || !params) return undefined;
-      return { ...summary, weights: Array.from(params.weights), bias: Array.from(params.bias) };
+      const digest = digests.get(id);
+      if (!summary || !params || !digest) return undefined;
+      return { ...summary, weights: Array.from(params.weights), bias: Array.from(params.bias), weightsSha256: digest };
     },
     newest: () => ordered()[0],
     list: () => [...ordered()],
@@ -74,6 +84,7 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
       if (!summaries.has(id)) return false;
       summaries.delete(id);
       parameters.delete(id);
+      digests.delete(id);
       sorted = undefined;
       for (const listener of removedListeners) listener(id, 'this process');
       await store.remove('models', id);
@@ -85,13 +96,13 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
         ? await store.list('models', storedModelSchema)
         : await store.get('models', id, storedModelSchema).then((model) => (model ? [model] : []));
       for (const { weights, bias, ...summary } of found) {
-        summaries.set(summary.id, summary);
-        parameters.set(summary.id, { weights, bias });
+        await keep(summary, { weights, bias });
       }
       const present = new Set(found.map((model) => model.id));
       const gone = id === undefined ? [...summaries.keys()].filter((known) => !present.has(known)) : present.has(id) ? [] : [id];
       for (const known of gone.filter((model) => summaries.delete(model))) {
         parameters.delete(known);
+        digests.delete(known);
         for (const listener of removedListeners) listener(known, 'another process');
       }
       sorted = undefined;
