@@ -19,6 +19,7 @@ import services, { servicesOptions } from './plugins/services.js';
 import { startupTimeoutMs } from './cluster/cluster-options.js';
 import { buildWorkerApp } from './cluster/worker-app.js';
 import dashboardRoutes from './routes/dashboard.js';
+import datasetFileRoutes from './routes/dataset-files.js';
 import datasetRoutes from './routes/datasets.js';
 import evaluationRoutes from './routes/evaluation.js';
 import healthRoutes from './routes/health.js';
@@ -178,6 +179,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(predictionRoutes);
   await app.register(datasetRoutes);
+  await app.register(datasetFileRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });

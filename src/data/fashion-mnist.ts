@@ -29,7 +29,7 @@ export function candidateDirectories(explicit?: string, cwd = process.cwd(), sys
 }
 
 // A file is present as NAME or NAME.gz.
-function resolveFile(directory: string, name: string): string | undefined {
+export function resolveFile(directory: string, name: string): string | undefined {
   for (const candidate of [path.join(directory, name), path.join(directory, `${name}.gz`)]) {
     if (existsSync(candidate)) return candidate;
   }
