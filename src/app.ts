@@ -18,6 +18,7 @@ import metrics from './plugins/metrics.js';
 import services, { servicesOptions } from './plugins/services.js';
 import { startupTimeoutMs } from './cluster/cluster-options.js';
 import { buildWorkerApp } from './cluster/worker-app.js';
+import browserTrainerRoutes from './routes/browser-trainer.js';
 import dashboardRoutes from './routes/dashboard.js';
 import datasetFileRoutes from './routes/dataset-files.js';
 import datasetRoutes from './routes/datasets.js';
@@ -186,5 +187,6 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);
+  await app.register(browserTrainerRoutes);
   return app;
 }

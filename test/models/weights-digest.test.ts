@@ -65,3 +65,16 @@ describe("a job's model and its weightsSha256", () => {
     expect(exported.weightsSha256).toBe(model.weightsSha256);
   });
 });
+
+describe('sha256 in JavaScript (for pages without Web Crypto)', () => {
+  it("gives Node's digests for lengths around every padding boundary and for the weights' 31,400 bytes", async () => {
+    const { sha256 } = await import('../../src/models/sha256.js');
+    const lengths = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 31_400];
+    expect(lengths.length).toBe(13);
+    for (const length of lengths) {
+      const message = Uint8Array.from({ length }, (_, i) => (i * 131 + length) & 0xff);
+      expect(Buffer.from(sha256(message)).toString('hex'), `${length} bytes`).toBe(createHash('sha256').update(message).digest('hex'));
+    }
+    expect(Buffer.from(sha256(new TextEncoder().encode('abc'))).toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
