@@ -4,6 +4,8 @@
 // No import of the service's runtime: the browser trainer's bundle evaluates with this too
 // (evaluation-pass.ts cuts the work into turns of Node's event loop).
 import { argmaxRow } from '../engine/ops/argmax.js';
+// fdlibm's log (as the probabilities' exp): a tab's evaluation of a model is the service's, to the bit.
+import { log } from '../engine/ops/fdlibm.js';
 import { CLASS_COUNT, IMAGE_SIZE, predictProbabilities, type Parameters } from '../engine/softmax-regression.js';
 import type { LabelledImages } from '../engine/train.js';
 
@@ -28,7 +30,7 @@ export function record(pass: EvaluationPass, i: number, probabilities: ArrayLike
   const best = argmaxRow(probabilities, offset, CLASS_COUNT);
   pass.predicted[i] = best;
   pass.confidence[i] = probabilities[offset + best];
-  pass.lossSum -= Math.log(Math.max(probabilities[offset + pass.labels[i]], SMALLEST_PROBABILITY));
+  pass.lossSum -= log(Math.max(probabilities[offset + pass.labels[i]], SMALLEST_PROBABILITY));
 }
 
 // Images [start, start + n) of a split into the pass; `pixels` holds at least n images' floats.
