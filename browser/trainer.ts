@@ -115,6 +115,9 @@ export function capabilities(): Capabilities {
 // The form's values as the service resolves them: its schema, its defaults, a seed chosen when
 // absent. (The schema brings zod, a chunk of its own loaded on the first call.)
 export async function resolveHyperparameters(options: Partial<Hyperparameters>): Promise<Hyperparameters> {
+  // No `new Function` probe: the page's Content-Security-Policy forbids it (and reports trying).
+  // Set before the schemas are built, which is when zod probes.
+  (await import('zod')).config({ jitless: true });
   const { hyperparametersInputSchema } = await import('../src/schemas/training.js');
   const given = Object.fromEntries(
     (['epochs', 'batchSize', 'lr', 'initStd', 'seed', 'momentum', 'weightDecay'] as const)
