@@ -15,6 +15,7 @@ import { BATCHES, SIGNAL_WORDS, STOP, type FromWorker, type ToWorker } from './m
 export { evaluate, predict, testImage, testImages, type Prediction } from './local-model.js';
 export { loadDataset, type DataProgress, type TabDataset } from './dataset.js';
 export { weightsSha256 };
+export { CLASS_NAMES } from '../src/data/fashion-mnist-format.js';
 export type { EpochMetrics, Hyperparameters };
 
 // The service's default MAX_EPOCHS: the same form, the same bounds.

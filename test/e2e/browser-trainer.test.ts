@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,9 @@ const sameBits = (tab: Run, server: Run) => {
 };
 
 const SEED_1 = { epochs: 3, seed: 1 };
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 const NON_DEFAULT = { epochs: 3, seed: 7, batchSize: 64, lr: 0.3, momentum: 0.9, weightDecay: 1e-4 };
+const UPLOADED = { epochs: 1, seed: 9, batchSize: 128, lr: 0.2 };
 
 describe('the browser trainer in Chromium', () => {
   let app: FastifyInstance;
@@ -72,9 +75,7 @@ describe('the browser trainer in Chromium', () => {
   const inTab = <T>(body: string, on: Page = page): Promise<T> =>
     on.evaluate(`(async () => { const trainer = await import('/browser/trainer.js'); ${body} })()`) as Promise<T>;
   const trainInTab = (options: object, on: Page = page): Promise<Run> => inTab(`
-    const result = await trainer.train(${JSON.stringify(options)});
-    globalThis.lastRun = result;
-    const { weights: _w, bias: _b, ...rest } = result;
+    const { weights: _w, bias: _b, ...rest } = await trainer.train(${JSON.stringify(options)});
     return rest;`, on);
 
   it('trains seed 1 for 3 epochs on 1 and on 2 threads to the bits of a server job: every epoch and weightsSha256', async () => {
@@ -116,9 +117,8 @@ describe('the browser trainer in Chromium', () => {
   });
 
   it("refuses an upload with a forged digest, accepts the honest one, which then predicts as the tab did", async () => {
-    // The last run above: seed 7's non-default set, on one thread.
     const uploaded = await inTab<Record<string, any>>(`
-      const run = globalThis.lastRun;
+      const run = await trainer.train(${JSON.stringify(UPLOADED)});
       const document = { source: 'browser', hyperparameters: run.hyperparameters, metrics: run.metrics.at(-1),
         weights: Array.from(run.weights), bias: Array.from(run.bias), weightsSha256: run.weightsSha256 };
       const post = (body) => fetch('/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -134,7 +134,7 @@ describe('the browser trainer in Chromium', () => {
     expect(uploaded.forged).toMatchObject({ status: 422, body: { error: { code: 'WEIGHTS_DIGEST_MISMATCH' } } });
     expect(uploaded.honest.status).toBe(201);
     const model = uploaded.honest.body;
-    expect(model).toMatchObject({ source: 'browser', hyperparameters: { ...NON_DEFAULT, initStd: 0.01 } });
+    expect(model).toMatchObject({ source: 'browser', hyperparameters: { ...UPLOADED, initStd: 0.01, momentum: 0, weightDecay: 0 } });
     expect((await app.inject({ method: 'GET', url: `/models/${model.id}` })).json().weightsSha256).toBe(uploaded.digest);
     const { test } = app.dataset;
     const images = Array.from({ length: 100 }, (_, i) => Array.from(test.images.subarray(i * 784, (i + 1) * 784)));
@@ -192,5 +192,79 @@ describe('the browser trainer in Chromium', () => {
       catch (error) { return { name: error.name, code: error.code, message: error.message, simd: trainer.capabilities().simd }; }`, old);
     expect(refused).toMatchObject({ name: 'TrainingFailed', code: 'UNSUPPORTED', simd: false, message: expect.stringMatching(/SIMD128/) });
     await old.close();
+  });
+  it('"Train in this tab": live curves from epoch 0, the model answered in the tab, compared with a job, kept, and cancel', async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    const tab = await context.newPage();
+    await tab.setViewportSize({ width: 1280, height: 900 });
+    const tabErrors = collectErrors(tab);
+    const asked: string[] = [];
+    tab.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await tab.goto(base);
+
+    // The form's values, refused as the API refuses them, under the field.
+    await tab.fill('#field-lr', '-1');
+    await tab.click('#train-in-tab');
+    await tab.waitForSelector('#field-lr[aria-invalid="true"]');
+    expect(await tab.textContent('#error-lr')).toMatch(/>\s*0/);
+    await tab.fill('#field-lr', '0.1');
+
+    await tab.fill('#field-epochs', '2');
+    await tab.fill('#field-seed', '5');
+    await tab.click('#train-in-tab');
+    await tab.waitForSelector('#tab-chart[data-epochs="2"][data-baseline="true"]', { timeout: 60_000 });
+    await tab.waitForSelector('#tab-training[data-state="done"]');
+    expect(await tab.textContent('#tab-progress-label')).toMatch(/^Done: 2 epochs .* on 2 threads/);
+    const digest = await tab.getAttribute('#tab-training', 'data-digest');
+
+    // The tab's model is chosen, and every panel and the pad answer without the service.
+    expect(await tab.inputValue('#model-select')).toBe('tab-1');
+    const before = asked.length;
+    await tab.click('#gallery-panel > summary');
+    await tab.waitForSelector('#gallery li.sample >> nth=23');
+    const mistakes = await tab.locator('#gallery li.sample').evaluateAll((items) => items.map((li) => li.classList.contains('mistake')));
+    await tab.click('#confusion-panel > summary');
+    await tab.waitForSelector('#confusion tbody tr >> nth=9');
+    const accuracy = await tab.textContent('#accuracy');
+    await tab.click('#weights-panel > summary');
+    await tab.waitForSelector('#weights li.weight >> nth=9');
+    await tab.click('#pad-sample');
+    await tab.waitForSelector('#prediction[data-label]');
+    expect(asked.slice(before).filter((path) => /^\/(predict|models|datasets)/.test(path))).toEqual([]);
+    await tab.screenshot({ path: new URL('browser-training.png', ARTIFACTS).pathname, fullPage: true });
+
+    // No job to compare with yet: one is started, and the tab's run is identical to it.
+    await tab.waitForSelector('#tab-verify:not([hidden])');
+    await tab.click('#tab-verify');
+    await tab.waitForSelector('#tab-identity[data-identical="true"]', { timeout: 90_000 });
+    const job = (await app.inject({ method: 'GET', url: `/jobs/${await tab.getAttribute('#tab-identity', 'data-job')}` })).json();
+    expect(job).toMatchObject({ status: 'succeeded', weightsSha256: digest, hyperparameters: { epochs: 2, seed: 5 } });
+    expect(await tab.textContent('#tab-identity')).toMatch(/^Identical to job/);
+
+    // Kept: the service checked the digest; its answers are the ones the tab gave.
+    await tab.click('#tab-keep');
+    await tab.waitForSelector('#tab-training[data-kept]');
+    const kept = await tab.getAttribute('#tab-training', 'data-kept');
+    await tab.waitForFunction(`document.querySelector('#model-select').value === ${JSON.stringify(kept)}`);
+    const model = (await app.inject({ method: 'GET', url: `/models/${kept}` })).json();
+    expect(model).toMatchObject({ source: 'browser', weightsSha256: digest });
+    const page0 = app.dataset.test;
+    const images = Array.from({ length: 24 }, (_, i) => Array.from(page0.images.subarray(i * 784, (i + 1) * 784)));
+    const served = (await app.inject({ method: 'POST', url: '/predict', payload: { model: kept, images } })).json().predictions;
+    expect(mistakes).toEqual(served.map((prediction: { label: number }, i: number) => prediction.label !== page0.labels[i]));
+    const evaluation = (await app.inject({ method: 'GET', url: `/models/${kept}/evaluation` })).json();
+    expect(accuracy).toContain(`${(evaluation.accuracy * 100).toFixed(1)}%`);
+
+    // Cancel stops a long run in the tab.
+    await tab.fill('#field-epochs', '50');
+    await tab.click('#train-in-tab');
+    await expect.poll(async () => Number(await tab.getAttribute('#tab-chart', 'data-epochs')), { timeout: 60_000, interval: 20 }).toBeGreaterThanOrEqual(1);
+    await tab.click('#tab-cancel');
+    await tab.waitForSelector('#tab-training[data-state="cancelled"]');
+    const [, stoppedIn] = /^Cancelled in epoch (\d+) after batch \d+\.$/.exec((await tab.textContent('#tab-progress-label'))!)!;
+    expect(Number(stoppedIn)).toBeLessThan(50);
+    expect(Number(await tab.getAttribute('#tab-chart', 'data-epochs'))).toBe(Number(stoppedIn) - 1);
+    expect(tabErrors).toEqual([]);
+    await tab.close();
   });
 });
