@@ -131,7 +131,10 @@ export async function resolveHyperparameters(options: Partial<Hyperparameters>):
 }
 
 const workerUrl = new URL('./team-worker.js', import.meta.url);
-const startWorker = (name: string) => new Worker(workerUrl, { type: 'module', name });
+// Workers of finished runs, idle: the next run takes them rather than loading the script again,
+// so that a tab trains again with the service gone.
+const idleWorkers: Worker[] = [];
+const startWorker = (name: string) => idleWorkers.pop() ?? new Worker(workerUrl, { type: 'module', name });
 
 interface TeamRun {
   hyperparameters: Hyperparameters;
@@ -146,17 +149,24 @@ function runTeam({ hyperparameters, threads, dataset, options }: TeamRun): Promi
   const signals = globalThis.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(SIGNAL_WORDS * 4)) : undefined;
   const coordinator = startWorker('softmax-serve trainer');
   const helpers: Worker[] = [];
-  const end = () => {
-    for (const worker of [coordinator, ...helpers]) worker.terminate();
+  // Removes this run's listeners from the workers; `reusable` when every worker's loop has
+  // ended (the coordinator answered; its helpers leave when it closes the team).
+  const listening = new AbortController();
+  const end = (reusable = false) => {
+    listening.abort();
     signal?.removeEventListener('abort', abort);
+    for (const worker of [coordinator, ...helpers]) {
+      if (reusable) idleWorkers.push(worker);
+      else worker.terminate();
+    }
   };
   let baseline: EpochMetrics | undefined;
   const metrics: EpochMetrics[] = [];
   let batchesWhenCancelled: number | null = null;
   let settle: { resolve: (value: Awaited<ReturnType<typeof runTeam>>) => void; reject: (error: Error) => void };
   const done = new Promise<Awaited<ReturnType<typeof runTeam>>>((resolve, reject) => (settle = { resolve, reject }));
-  const fail = (error: Error) => {
-    end();
+  const fail = (error: Error, reusable = false) => {
+    end(reusable);
     settle.reject(error);
   };
   function abort() {
@@ -173,7 +183,8 @@ function runTeam({ hyperparameters, threads, dataset, options }: TeamRun): Promi
   const send = (worker: Worker, message: ToWorker) => worker.postMessage(message);
   const failedToStart = (event: ErrorEvent | Event) =>
     fail(new TrainingFailed('FAILED', `a trainer worker could not start: ${(event as ErrorEvent).message ?? 'its script failed to load'}`));
-  coordinator.addEventListener('error', failedToStart);
+  const on = { signal: listening.signal };
+  coordinator.addEventListener('error', failedToStart, on);
   coordinator.addEventListener('message', async ({ data }: MessageEvent<FromWorker>) => {
     switch (data.type) {
       case 'team': {
@@ -181,8 +192,8 @@ function runTeam({ hyperparameters, threads, dataset, options }: TeamRun): Promi
         const ready = Array.from({ length: threads - 1 }, (_, i) => {
           const helper = startWorker(`softmax-serve trainer helper ${i + 1}`);
           helpers.push(helper);
-          helper.addEventListener('error', failedToStart);
-          const answered = new Promise<void>((resolve) => helper.addEventListener('message', () => resolve(), { once: true }));
+          helper.addEventListener('error', failedToStart, on);
+          const answered = new Promise<void>((resolve) => helper.addEventListener('message', () => resolve(), { ...on, once: true }));
           send(helper, { type: 'serve', memory: data.memory, layout: data.layout, control: data.control, index: i + 1 });
           return answered;
         });
@@ -201,14 +212,15 @@ function runTeam({ hyperparameters, threads, dataset, options }: TeamRun): Promi
         metrics.push(data.metrics);
         options.onEpoch?.(data.metrics);
         break;
+      // The coordinator's last word: its run is over, and it closes the team.
       case 'stopped':
-        fail(new TrainingCancelled(data.epoch, data.batchesDone, data.batches, batchesWhenCancelled));
+        fail(new TrainingCancelled(data.epoch, data.batchesDone, data.batches, batchesWhenCancelled), true);
         break;
       case 'failed':
-        fail(new TrainingFailed(data.code, data.message));
+        fail(new TrainingFailed(data.code, data.message), true);
         break;
       case 'done':
-        end();
+        end(true);
         settle.resolve({ baseline: baseline!, metrics, weights: data.weights, bias: data.bias, threads: data.threads });
         break;
     }

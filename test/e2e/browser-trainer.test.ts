@@ -144,19 +144,27 @@ describe('the browser trainer in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('trains again after a reload without downloading the dataset: Cache Storage has it', async () => {
+  it('trains again after a reload without downloading the dataset (Cache Storage has it), and again offline', async () => {
+    await inTab('await trainer.loadDataset();'); // in Cache Storage, whichever test ran before
     const before = dataRequests.length;
     const seen: string[] = [];
     page.on('request', (request) => seen.push(request.url()));
     await page.reload();
-    const progress = await inTab<Array<Record<string, unknown>>>(`
-      const reports = [];
-      await trainer.train({ epochs: 1, seed: 3, threads: 2, onData: (p) => reports.push(p) });
-      return reports;`);
+    const { progress, digest } = await inTab<{ progress: Array<Record<string, unknown>>; digest: string }>(`
+      const progress = [];
+      const { weightsSha256 } = await trainer.train({ epochs: 1, seed: 3, threads: 2, onData: (p) => progress.push(p) });
+      return { progress, digest: weightsSha256 };`);
     expect(dataRequests.length).toBe(before);
     expect(seen.filter((url) => url.includes('/datasets/'))).toEqual([]);
     expect(seen.filter((url) => url.includes('/browser/trainer.js')).length).toBeGreaterThan(0);
     expect(progress.at(-1)).toMatchObject({ done: true, cached: 4, loaded: 54_950_048, total: 54_950_048 });
+    // Once loaded, the tab trains with the service out of reach: the same run, the same bits.
+    await context.setOffline(true);
+    try {
+      expect(await inTab<string>('return (await trainer.train({ epochs: 1, seed: 3, threads: 2 })).weightsSha256;')).toBe(digest);
+    } finally {
+      await context.setOffline(false);
+    }
     expect(errors).toEqual([]);
   });
 
