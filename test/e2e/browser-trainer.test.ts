@@ -101,18 +101,19 @@ describe('the browser trainer in Chromium', () => {
     const cancelled = await inTab<Record<string, any>>(`
       const controller = new AbortController();
       try {
-        await trainer.train({ epochs: 2, batchSize: 64, seed: 2, threads: 2, signal: controller.signal,
+        await trainer.train({ epochs: 5, batchSize: 64, seed: 2, threads: 2, signal: controller.signal,
           onBatch: ({ batchesDone }) => { if (batchesDone >= 50) controller.abort(); } });
         return { finished: true };
       } catch (error) {
         return { name: error.name, epoch: error.epoch, batchesDone: error.batchesDone, batches: error.batches, asked: error.batchesWhenCancelled };
       }`);
-    expect(cancelled).toMatchObject({ name: 'AbortError', epoch: 1 });
+    expect(cancelled.name).toBe('AbortError');
     expect(cancelled.asked).toBeGreaterThanOrEqual(50);
     expect(cancelled.batches - cancelled.asked).toBeGreaterThanOrEqual(0);
     expect(cancelled.batches - cancelled.asked).toBeLessThanOrEqual(1);
-    // 938 batches in an epoch of 64: it stopped in the first.
-    expect(cancelled.batchesDone).toBe(cancelled.batches);
+    // 938 batches an epoch of 64: where it says it stopped is where it stopped, before the end.
+    expect((cancelled.epoch - 1) * 938 + cancelled.batchesDone).toBe(cancelled.batches);
+    expect(cancelled.batches).toBeLessThan(5 * 938);
     expect(errors).toEqual([]);
   });
 
