@@ -93,24 +93,32 @@ const P5 = 4.13813679705723846039e-08;
 const TWO_M1000 = 9.33263618503218878990e-302; // 2^-1000
 const TWO_1023 = 8.988465674311579539e307;
 
+// fdlibm branches on the high word of |x|; on non-negative doubles that is the same as comparing
+// with the double whose high word is the bound and low word 0 (hx ≥ H ⇔ |x| ≥ fromWords(H, 0)),
+// which spares /predict's hot loop the round trip through memory.
+const AT_LEAST_HALF_LN2 = fromWords(0x3fd62e43, 0); // hx > 0x3fd62e42: |x| > ln2/2
+const BELOW_ONE_AND_HALF_LN2 = fromWords(0x3ff0a2b2, 0); // hx < 0x3ff0a2b2: |x| < 1.5·ln2
+const BELOW_2_M28 = fromWords(0x3e300000, 0); // |x| < 2^-28
+const AT_LEAST_709 = fromWords(0x40862e42, 0); // |x| ≥ 709.78
+// 2^k for k in [-1022, 1023], exact.
+const POW2 = Float64Array.from({ length: 2046 }, (_, i) => fromWords((i + 1) << 20, 0));
+const pow2 = (k: number) => POW2[k + 1022];
+
 // exp(x) = 2^k · exp(r), x = k·ln2 + r with |r| ≤ ln2/2, exp(r) by a rational approximation.
 export function exp(x: number): number {
-  let hx = highWord(x);
-  const negative = hx < 0;
-  hx &= 0x7fffffff;
-  if (hx >= 0x40862e42) { // |x| ≥ 709.78
-    if (hx >= 0x7ff00000) {
-      if (((hx & 0xfffff) | lowWord(x)) !== 0) return x + x; // NaN
-      return negative ? 0 : x;
-    }
+  if (x !== x) return x + x; // NaN
+  const negative = x < 0;
+  const ax = negative ? -x : x;
+  if (ax >= AT_LEAST_709) {
+    if (ax === Infinity) return negative ? 0 : x;
     if (x > O_THRESHOLD) return Infinity;
     if (x < U_THRESHOLD) return 0;
   }
   let hi = 0;
   let lo = 0;
   let k = 0;
-  if (hx > 0x3fd62e42) { // |x| > ln2/2
-    if (hx < 0x3ff0a2b2) { // and |x| < 1.5·ln2
+  if (ax >= AT_LEAST_HALF_LN2) {
+    if (ax < BELOW_ONE_AND_HALF_LN2) {
       if (x === 1.0) return Math.E; // (V8's special case: the steps below miss e's last bit)
       hi = negative ? x + LN2_HI : x - LN2_HI;
       lo = negative ? -LN2_LO : LN2_LO;
@@ -121,18 +129,15 @@ export function exp(x: number): number {
       lo = k * LN2_LO;
     }
     x = hi - lo;
-  } else if (hx < 0x3e300000) { // |x| < 2^-28
+  } else if (ax < BELOW_2_M28) {
     return 1 + x;
   }
   const t = x * x;
   const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
   if (k === 0) return 1 - ((x * c) / (c - 2.0) - x);
   const y = 1 - ((lo - (x * c) / (2.0 - c)) - hi);
-  if (k >= -1021) {
-    if (k === 1024) return y * 2.0 * TWO_1023;
-    return y * fromWords(0x3ff00000 + (k << 20), 0);
-  }
-  return y * fromWords(0x3ff00000 + ((k + 1000) << 20), 0) * TWO_M1000;
+  if (k >= -1021) return k === 1024 ? y * 2.0 * TWO_1023 : y * pow2(k);
+  return y * pow2(k + 1000) * TWO_M1000;
 }
 
 const S1 = -1.66666666666666324348e-01;
