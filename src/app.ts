@@ -17,7 +17,9 @@ import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugi
 import metrics from './plugins/metrics.js';
 import services, { servicesOptions, startupTimeoutMs } from './plugins/services.js';
 import healthRoutes from './routes/health.js';
+import browserTrainerRoutes from './routes/browser-trainer.js';
 import dashboardRoutes from './routes/dashboard.js';
+import datasetFileRoutes from './routes/dataset-files.js';
 import datasetRoutes from './routes/datasets.js';
 import evaluationRoutes from './routes/evaluation.js';
 import { closeStreamsOnShutdown } from './routes/event-streams.js';
@@ -168,11 +170,13 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(predictionRoutes);
   await app.register(datasetRoutes);
+  await app.register(datasetFileRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);
+  await app.register(browserTrainerRoutes);
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { Parameters } from '../engine/softmax-regression.js';
+import type { EpochMetrics, Hyperparameters } from '../engine/train.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { ModelFileError } from '../formats/model-file-error.js';
 import { modelDocumentSchema, modelFromDocument, type ModelDocument } from '../formats/model-document.js';
@@ -12,6 +13,7 @@ import { passOverSplit } from '../evaluation/evaluation-pass.js';
 import { summarize } from '../evaluation/summary.js';
 import { endingOnItsTurn } from '../images/slice-queue.js';
 import { newId } from '../jobs/ids.js';
+import { weightsSha256 } from '../models/weights-digest.js';
 import {
   binaryFileSchema,
   exportQuerySchema,
@@ -135,6 +137,7 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
         400: errorBodySchema,
         413: errorBodySchema,
         415: errorBodySchema,
+        422: errorBodySchema,
         507: errorBodySchema,
       },
     },
@@ -164,23 +167,46 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
     } catch (error) {
       throw fileError(error);
     }
+    // A digest the document claims is checked against the weights it sent, whoever sent it.
+    const document = npz ? undefined : (request.body as ModelDocument);
+    if (document?.weightsSha256 !== undefined) {
+      const computed = await weightsSha256(params);
+      if (computed !== document.weightsSha256) {
+        throw new ApiError('WEIGHTS_DIGEST_MISMATCH',
+          `the document's weightsSha256 is not the SHA-256 of its weights (W then b, float32 little-endian): ${computed}`,
+          { claimed: document.weightsSha256, computed });
+      }
+    }
     // Refused before the evaluation's work while nothing can be written.
     const health = await app.store.health();
     if (!health.ok) throw new ApiError(health.code, `${health.message}; no model can be imported until the service can write again`);
     const id = newId('model');
-    const evaluation = summarize(await passOverSplit(params, app.dataset.test));
+    const createdAt = new Date().toISOString();
     try {
-      await app.models.add({
-        id,
-        source: 'imported',
-        jobId: null,
-        importedFrom: npz ? 'npz' : 'json',
-        dataset: 'fashion-mnist',
-        createdAt: new Date().toISOString(),
-        hyperparameters: null,
-        metrics: { testAcc: evaluation.accuracy },
-        classNames: [...CLASS_NAMES],
-      }, params);
+      // A tab's model keeps the tab's account of its training (the schema checked its shape);
+      // an import gets its test accuracy measured here.
+      await app.models.add(document?.source === 'browser'
+        ? {
+          id,
+          source: 'browser',
+          jobId: null,
+          dataset: 'fashion-mnist',
+          createdAt,
+          hyperparameters: document.hyperparameters as Hyperparameters,
+          metrics: document.metrics as EpochMetrics,
+          classNames: [...CLASS_NAMES],
+        }
+        : {
+          id,
+          source: 'imported',
+          jobId: null,
+          importedFrom: npz ? 'npz' : 'json',
+          dataset: 'fashion-mnist',
+          createdAt,
+          hyperparameters: null,
+          metrics: { testAcc: summarize(await passOverSplit(params, app.dataset.test)).accuracy },
+          classNames: [...CLASS_NAMES],
+        }, params);
     } catch (error) {
       if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the model was not imported`);
       throw error;
