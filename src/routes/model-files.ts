@@ -126,7 +126,7 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Import a model: a model document (JSON) or an NPZ file of W and b. It is evaluated on the test set and served at once.',
       description:
         'JSON: the document GET /models/{id} gives (or `npm run train -- --out model.json` writes); only `weights` and `bias` ' +
-        'are used. NPZ: `np.savez(file, W=W, b=b)` with W 784×10 and b 10, float32 or float64, C order, little-endian, ' +
+        'are used. NPZ: `np.savez(file, W=W, b=b)` with W 784×10 and b 10, float32 or float64, little-endian, C or Fortran order, ' +
         `nothing else in it. At most ${MODEL_FILE_LIMIT} bytes. The model counts against MAX_MODELS like a trained one.`,
       tags: ['models'],
       body: modelDocumentSchema,
