@@ -45,10 +45,12 @@ export type JobErrorCode = (typeof jobErrorCodes)[number];
 
 export const errorCodeSchema = z.enum(Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]]);
 
-// Validation errors stay small whatever the request: the first ISSUES_LISTED issues are listed,
-// the rest only counted, and counting stops at ISSUES_COUNTED (see src/validation/bounded-issues.ts).
+// Validation errors stay small whatever the request, and so does the work of finding them: the
+// search stops once it holds ISSUES_LISTED issues and knows of one more (see
+// src/validation/bounded-issues.ts), so a body wrong in a million places costs what one wrong in
+// twenty-one does.
 export const ISSUES_LISTED = 20;
-export const ISSUES_COUNTED = 1000;
+export const ISSUES_COUNTED = ISSUES_LISTED + 1;
 // Longest message or path an error repeats back (zod names every unknown key in one message).
 const TEXT_LIMIT = 200;
 
@@ -130,7 +132,7 @@ export function validationFailed(where: string, found: FoundIssues): ApiError {
   if (omitted === 0) return new ApiError('VALIDATION_FAILED', message, listed);
   return new ApiError('VALIDATION_FAILED', message, [
     ...listed,
-    { path: where, message: `${atLeast}${omitted} more issues, not listed`, omitted },
+    { path: where, message: `${atLeast}${omitted} more issue${omitted === 1 ? '' : 's'}, not listed`, omitted },
   ]);
 }
 

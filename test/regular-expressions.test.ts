@@ -56,7 +56,7 @@ describe('regular expressions in src/ and workers/', () => {
     const files = [...(await typescriptFiles('src')), ...(await typescriptFiles('workers'))];
     const found = (await Promise.all(files.map(async (file) => regularExpressions(file, await readFile(file, 'utf8'))))).flat();
     // The count keeps the test from passing on nothing: the service has about thirty.
-    expect(found.length).toBeGreaterThan(25);
+    expect(found.length).toBeGreaterThan(10);
     const problems: string[] = [];
     for (const { where, source, flags, problem } of found) {
       if (problem) {
