@@ -109,12 +109,40 @@ export class ApiError extends Error {
   }
 }
 
+// The one error shape, its message bounded (whatever an error repeats of the request).
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails): ErrorBody {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
+  const bounded = boundedMessage(message);
+  return { error: details === undefined ? { code, message: bounded } : { code, message: bounded, details } };
 }
 
 export function truncate(text: string, limit = TEXT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+// The longest error message answered, in UTF-8 bytes (the one error handler and /v2's bound
+// every message to it): a longer one is cut at a character's boundary and ends in "…".
+export const MAX_MESSAGE_BYTES = 1024;
+const ELLIPSIS = '…'; // 3 bytes in UTF-8
+
+export function boundedMessage(text: string): string {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8 (a pair of them 4).
+  if (text.length * 3 <= MAX_MESSAGE_BYTES || Buffer.byteLength(text) <= MAX_MESSAGE_BYTES) return text;
+  const bytes = Buffer.from(text.slice(0, MAX_MESSAGE_BYTES));
+  let cut = MAX_MESSAGE_BYTES - Buffer.byteLength(ELLIPSIS);
+  while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--; // not inside a character
+  return bytes.toString('utf8', 0, cut) + ELLIPSIS;
+}
+
+// A value from a request, named in an error without repeating it whole: a string's start, a
+// number, or what kind of container it is. Never walks into the value (it may be nested 25,000
+// deep) and never copies more than a few dozen characters of it.
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length <= 40 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 40))}… (a string of ${value.length} characters)`;
+  }
+  if (Array.isArray(value)) return `an array of ${value.length} element${value.length === 1 ? '' : 's'}`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
 }
 
 // 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`, with at most
