@@ -174,7 +174,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
-  await app.register(modelFileRoutes);
+  await app.register(modelFileRoutes, { maxModels: config.MAX_MODELS });
   await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(predictionRoutes);
   await app.register(datasetRoutes);

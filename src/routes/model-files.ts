@@ -56,7 +56,7 @@ export function documentModelUploads(paths: Record<string, any>): void {
   }
 }
 
-const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
+const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app, options) => {
   const find = (id: string) => {
     if (!app.models.get(id)) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${id}; GET /models lists them`);
   };
@@ -133,6 +133,7 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
       response: {
         201: modelSummarySchema,
         400: errorBodySchema,
+        409: errorBodySchema.describe('MODEL_PRUNED: imported, then removed at once by the retention policy (MAX_MODELS), as newer models arrived.'),
         413: errorBodySchema,
         415: errorBodySchema,
         507: errorBodySchema,
@@ -185,7 +186,14 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
       if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the model was not imported`);
       throw error;
     }
-    return reply.code(201).header('location', `/models/${id}`).send(app.models.get(id)!);
+    // Concurrent imports (or jobs) may have made it the oldest beyond MAX_MODELS already: what was
+    // imported is then not served, and the answer says so rather than naming a model that is gone.
+    const kept = app.models.get(id);
+    if (!kept) {
+      throw new ApiError('MODEL_PRUNED', `the model was imported, then removed at once by the retention policy (MAX_MODELS=${options.maxModels}): ` +
+        'newer models arrived meanwhile');
+    }
+    return reply.code(201).header('location', `/models/${id}`).send(kept);
   });
 };
 
