@@ -4,6 +4,7 @@ import { clusterServices } from '../cluster/cluster-services.js';
 import { clusterOptions, type ClusterOptions } from '../cluster/cluster-options.js';
 import type { Config } from '../config.js';
 import type { Dataset } from '../data/fashion-mnist.js';
+import { createEvaluationPool, type EvaluationPool } from '../evaluation/evaluation-pool.js';
 import { JobManager } from '../jobs/job-manager.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import { openModelRegistry, type ModelRegistry } from '../models/model-registry.js';
@@ -21,6 +22,8 @@ declare module 'fastify' {
     jobs: JobsService;
     sweeps: SweepManager;
     runtime: TrainingRuntime;
+    // Evaluations of a model on a split, on a thread of their own (every mode and role that serves HTTP).
+    evaluations: EvaluationPool;
     // Redis mode: this process's role and name.
     cluster: { role: ClusterOptions['role']; workerId: string } | undefined;
   }
@@ -56,6 +59,9 @@ export interface Services {
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+// Evaluations of a model on a split running or waiting at once (one runs at a time, 0.1–0.6 s of
+// a core each); one more is answered 429 rather than queued without end.
+const MAX_PENDING_EVALUATIONS = 4;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 // The services' options from the configuration (and what a caller of buildApp passes beside it).
@@ -129,6 +135,8 @@ export default fp(async function services(app: FastifyInstance, options: Service
   app.decorate('store', store);
   app.decorate('models', models);
   app.decorate('runtime', services.runtime);
+  const evaluations = createEvaluationPool({ dataset, maxPending: MAX_PENDING_EVALUATIONS });
+  app.decorate('evaluations', evaluations);
   app.decorate('jobs', jobs);
   app.decorate('sweeps', sweeps);
   app.decorate('cluster', services.cluster);
@@ -143,6 +151,7 @@ export default fp(async function services(app: FastifyInstance, options: Service
     await services.shutdown(options.shutdownTimeoutMs / 2);
   });
   app.addHook('onClose', async () => {
+    await evaluations.close();
     await services.close();
   });
 });

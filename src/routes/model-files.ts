@@ -8,8 +8,6 @@ import { modelDocumentSchema, modelFromDocument, type ModelDocument } from '../f
 import { modelFromNpz, modelToNpz } from '../formats/model-npz.js';
 import { modelToOnnx } from '../formats/onnx/model-onnx.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, tfjsWeights } from '../formats/tfjs-layers-model.js';
-import { passOverSplit } from '../evaluation/evaluation-pass.js';
-import { summarize } from '../evaluation/summary.js';
 import { endingOnItsTurn } from '../images/slice-queue.js';
 import { newId } from '../jobs/ids.js';
 import {
@@ -136,6 +134,7 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
         409: errorBodySchema.describe('MODEL_PRUNED: imported, then removed at once by the retention policy (MAX_MODELS), as newer models arrived.'),
         413: errorBodySchema,
         415: errorBodySchema,
+        429: errorBodySchema.describe('TOO_MANY_EVALUATIONS: the import\'s evaluation on the test set cannot be queued now; retry later.'),
         507: errorBodySchema,
       },
     },
@@ -169,7 +168,8 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
     const health = await app.store.health();
     if (!health.ok) throw new ApiError(health.code, `${health.message}; no model can be imported until the service can write again`);
     const id = newId('model');
-    const evaluation = summarize(await passOverSplit(params, app.dataset.test));
+    // Its test accuracy, measured off the main thread (429 when the evaluations are busy).
+    const { summary: evaluation } = await app.evaluations.evaluate(params, 'test');
     try {
       await app.models.add({
         id,
