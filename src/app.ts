@@ -8,7 +8,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { configSchema, type Config } from './config.js';
-import { validationFailed } from './errors.js';
+import { boundedText, validationFailed } from './errors.js';
 import type { Dataset } from './data/fashion-mnist.js';
 import { redactUrl } from './logging/redact-url.js';
 import { requestId } from './logging/request-id.js';
@@ -63,7 +63,7 @@ const MAX_PARAM_LENGTH = 500;
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
 
 // pino's options, the caller's (tests send logs to a stream) with the request as logged:
-// method, address and the URL without the token in any of its spellings.
+// method, address and the URL without the token in any of its spellings, at most 1 KB of it.
 export function loggerOptions(config: Config, given: AppOptions['logger']): FastifyServerOptions['logger'] {
   if (given === false) return false;
   const base = typeof given === 'object' ? given : {};
@@ -72,7 +72,7 @@ export function loggerOptions(config: Config, given: AppOptions['logger']): Fast
     ...base,
     serializers: {
       ...base.serializers,
-      req: (request) => ({ method: request.method, url: redactUrl(request.url, config.API_TOKEN), remoteAddress: request.ip }),
+      req: (request) => ({ method: request.method, url: boundedText(redactUrl(request.url, config.API_TOKEN)), remoteAddress: request.ip }),
     },
   };
 }

@@ -113,7 +113,7 @@ export class ApiError extends Error {
 
 // The one error shape, its message bounded (whatever an error repeats of the request).
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails): ErrorBody {
-  const bounded = boundedMessage(message);
+  const bounded = boundedText(message);
   return { error: details === undefined ? { code, message: bounded } : { code, message: bounded, details } };
 }
 
@@ -121,12 +121,12 @@ export function truncate(text: string, limit = TEXT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
-// The longest error message answered, in UTF-8 bytes (the one error handler and /v2's bound
-// every message to it): a longer one is cut at a character's boundary and ends in "…".
+// The longest error message answered (and URL logged), in UTF-8 bytes (the one error handler and
+// /v2's bound every message to it): a longer one is cut at a character's boundary and ends in "…".
 export const MAX_MESSAGE_BYTES = 1024;
 const ELLIPSIS = '…'; // 3 bytes in UTF-8
 
-export function boundedMessage(text: string): string {
+export function boundedText(text: string): string {
   // A UTF-16 code unit is at most 3 bytes of UTF-8 (a pair of them 4).
   if (text.length * 3 <= MAX_MESSAGE_BYTES || Buffer.byteLength(text) <= MAX_MESSAGE_BYTES) return text;
   const bytes = Buffer.from(text.slice(0, MAX_MESSAGE_BYTES));

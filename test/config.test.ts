@@ -48,7 +48,7 @@ describe('API_TOKEN', () => {
     );
   });
 
-  it('stops the server with exit status 2 and that line on stderr', async () => {
+  it('stops the server with exit status 2 and that line on stderr, as a JSON log line', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: repositoryRoot,
       env: { ...process.env, API_TOKEN: 'correct horse battery staple', PORT: '0' },
@@ -61,7 +61,9 @@ describe('API_TOKEN', () => {
     const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
     clearTimeout(stop);
     expect(code).toBe(2);
-    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^invalid configuration: API_TOKEN: may only hold A-Z a-z 0-9/)]);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 60, msg: expect.stringMatching(/^invalid configuration: API_TOKEN: may only hold A-Z a-z 0-9/) });
   });
 });
 
