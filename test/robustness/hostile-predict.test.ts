@@ -203,11 +203,18 @@ function post(base: string, request: Hostile): Promise<{ request: Hostile; statu
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ request, status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), ms: now() - sentAt }));
     });
-    // The server may answer a PNG body it refuses by its length before the body is sent, and
-    // close: an error after the answer has begun is not a failure.
+    // The server may answer a body it refuses by its length (a PNG, the 8 MB of keys) before the
+    // body is sent, and close (Fastify does, as the client may send more): an error after the
+    // answer has begun is not a failure, and for a 413 the close may come first (EPIPE while this
+    // client still writes; it did on the commit before issue 24 too). Such an answer has status 0;
+    // the 413 itself is checked without the race in hostile-requests.test.ts.
     let answered = false;
     outgoing.on('response', () => (answered = true));
-    outgoing.on('error', (error) => answered || reject(error));
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      if (answered) return;
+      if (request.status === 413 && (error.code === 'EPIPE' || error.code === 'ECONNRESET')) resolve({ request, status: 0, body: undefined, ms: now() - sentAt });
+      else reject(error);
+    });
     outgoing.end(request.body);
   });
 }
@@ -250,14 +257,17 @@ describe('ten of each at once, on a real port, while a separate client times /he
       const times = answers.filter((answer) => answer.request === request).map((answer) => answer.ms).sort((a, b) => a - b);
       console.log(`[hostile flood] ${request.kind} ×${times.length}: answered in ${times[0].toFixed(0)}–${times[times.length - 1].toFixed(0)} ms`);
     }
-    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms, ${floodCpuMs.toFixed(0)} ms of the server's main-thread CPU; /healthz during it: ` +
+    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms, ${floodCpuMs.toFixed(0)} ms of the server's main-thread CPU ` +
+      `(${answers.filter((answer) => answer.status === 0).length} closed before their 413 could be read); /healthz during it: ` +
       `${latencies.length} samples, p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
       `max ${latencies[latencies.length - 1].toFixed(1)} ms; before it: ${baseline.length} samples, p50 ${baseline[Math.floor(baseline.length / 2)].toFixed(1)} ms`);
 
     expect(answers).toHaveLength(requests.length * COPIES);
     const refused = answers.filter((answer) => answer.request.status !== 200);
     expect(refused).toHaveLength(5 * COPIES);
-    for (const { request, status, body } of refused) {
+    const closedFirst = refused.filter((answer) => answer.status === 0);
+    for (const { request } of closedFirst) expect(request.status).toBe(413);
+    for (const { request, status, body } of refused.filter((answer) => answer.status !== 0)) {
       expect(status).toBe(request.status);
       expect(Object.keys(body)).toEqual(['error']);
       expect(body.error.code).toBe(request.code ?? 'INVALID_IMAGE');
