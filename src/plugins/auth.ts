@@ -3,10 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
 
-// Open without a token: probes, and the dashboard's page and assets (they hold no data; the
-// page asks for the token itself). Matched on the route a request reached, never on its raw
-// URL, so no spelling of a path reaches a protected route as a public one.
-const publicRoutes = new Set(['/healthz', '/readyz', '/', '/ui/*', '/ui/vendor/*']);
+// Open without a token: probes, and the dashboard's page and assets, the browser trainer's
+// code among them (they hold no data; the page asks for the token itself). Matched on the
+// route a request reached, never on its raw URL, so no spelling of a path reaches a protected
+// route as a public one.
+const publicRoutes = new Set(['/healthz', '/readyz', '/', '/ui/*', '/ui/vendor/*', '/browser/*']);
 
 // The routes whose clients cannot set headers: a browser's WebSocket (and, later, its
 // EventSource) on the job and sweep event streams. Everywhere else a token in the URL would

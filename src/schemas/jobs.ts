@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobErrorCodes } from '../errors.js';
+import { weightsSha256Schema } from './models.js';
 import { baselineMetricsSchema, epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
@@ -17,6 +18,11 @@ const jobFields = {
   epochsDone: z.number().int().min(0),
   epochsTotal: z.number().int().min(1),
   modelId: z.string().nullable(),
+  // (Defaults to null so that jobs stored before it existed still load.)
+  weightsSha256: weightsSha256Schema
+    .nullable()
+    .default(null)
+    .describe('Once succeeded, the weightsSha256 of its model (as GET /models/{id} gives it): SHA-256 of W then b as float32 little-endian.'),
   worker: z.string().optional().describe('Redis mode: the WORKER_ID of the process training the job, while it runs.'),
   // (Defaults to null so that jobs stored before it existed still load.)
   baseline: baselineMetricsSchema
