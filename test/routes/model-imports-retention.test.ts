@@ -1,6 +1,5 @@
 // Imports racing the retention policy (MAX_MODELS=1): an imported model may be removed before its
-// import has answered, by a concurrent import, or at once by its own add when the model kept is
-// newer than it (another replica's clock ahead of this one's).
+// import has answered by a concurrent import; never by its own add.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
@@ -20,19 +19,22 @@ describe('POST /models with MAX_MODELS=1', () => {
   });
   afterAll(() => app.close());
 
-  // It answered 201 with an empty body and the Location of a model already pruned.
-  it('answers 409 MODEL_PRUNED, naming the limit, when the model was removed before the answer', async () => {
-    // A model dated ahead of this process's clock, as another replica's may be: an import's own
-    // add now leaves it the oldest, beyond MAX_MODELS.
+  // An import's own add never removes the model it adds: beyond MAX_MODELS it removes the others,
+  // even one dated ahead of this process's clock (as another replica's may be), so that a lone
+  // import is always served. (It answered 201 with an empty body and the Location of a model
+  // already pruned; a model removed by a concurrent add before the answer is 409 MODEL_PRUNED.)
+  it('keeps and serves what it imported, removing the model beyond MAX_MODELS even when that one is dated ahead', async () => {
     await app.models.add({
       id: 'model_fromthefuture', source: 'imported', jobId: null, importedFrom: 'json', dataset: 'fashion-mnist',
       createdAt: '2100-01-01T00:00:00.000Z', hyperparameters: null, metrics: { testAcc: 0.1 }, classNames: [...CLASS_NAMES],
     }, { weights, bias });
     const response = await importNpz(app);
-    expect(expectError(response, 409, 'MODEL_PRUNED').message)
-      .toBe('the model was imported, then removed at once by the retention policy (MAX_MODELS=1): newer models arrived meanwhile');
-    expect((await app.inject({ method: 'GET', url: '/models' })).json().models.map((model: { id: string }) => model.id)).toEqual(['model_fromthefuture']);
-    expect(await app.models.remove('model_fromthefuture')).toBe(true);
+    expect(response.statusCode).toBe(201);
+    const { id } = response.json();
+    expect(response.headers.location).toBe(`/models/${id}`);
+    expect((await app.inject({ method: 'GET', url: '/models' })).json().models.map((model: { id: string }) => model.id)).toEqual([id]);
+    expect((await app.inject({ method: 'GET', url: `/models/${id}` })).statusCode).toBe(200);
+    expect(await app.models.remove(id)).toBe(true);
   });
 
   it('five at once: each 201 carries the model and its Location; the others are 409 or 429 (evaluations busy); one is kept', async () => {
