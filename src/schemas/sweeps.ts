@@ -114,9 +114,20 @@ export const sweepListSchema = z.object({ sweeps: z.array(sweepSchema), nextCurs
 
 // Messages of GET /sweeps/:id/events: every member's job events, each tagged with its job id,
 // then one sweep-end.
+// A member's job event with the member's id. (Each kind of job event extended, not an intersection
+// with JobEvent: in JSON Schema both halves forbid the other's properties, so no message would fit.)
+const memberId = { jobId: z.string().describe('The member the message is about.') };
+const [statusEvent, progressEvent, baselineEvent, epochEvent, endEvent] = jobEventSchema.options;
+
 export const sweepEventSchema = z
   .union([
-    z.intersection(z.object({ jobId: z.string().describe('The member the message is about.') }), jobEventSchema),
+    z.discriminatedUnion('type', [
+      statusEvent.extend(memberId),
+      progressEvent.extend(memberId),
+      baselineEvent.extend(memberId),
+      epochEvent.extend(memberId),
+      endEvent.extend(memberId),
+    ]),
     z.object({ type: z.literal('sweep-end'), sweep: sweepSchema.describe('The sweep once every member has ended: its leaderboard.') }),
   ])
   .meta({ id: 'SweepEvent' });
