@@ -25,7 +25,9 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     return yes(reply);
   });
 
+  // 409 only for `fashion-mnist` before any model exists: a named version exists or is 404.
   const modelReady = { 200: healthy, 404: v2ErrorSchema, 409: v2ErrorSchema };
+  const versionReady = { 200: healthy, 404: v2ErrorSchema };
   app.get('/models/:name/ready', {
     schema: {
       summary: 'Open Inference Protocol: model ready (200 for an existing model; 404 for none, 409 for fashion-mnist before any model exists).',
@@ -39,7 +41,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/models/:name/versions/:version/ready', {
-    schema: { summary: 'Open Inference Protocol: model version ready.', tags: ['v2'], params: v2VersionedModelParamsSchema, response: modelReady },
+    schema: { summary: 'Open Inference Protocol: model version ready.', tags: ['v2'], params: v2VersionedModelParamsSchema, response: versionReady },
   }, async (request, reply) => {
     resolveModel(app.models, request.params.name, request.params.version);
     return yes(reply);

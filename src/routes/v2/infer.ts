@@ -65,11 +65,13 @@ const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number 
     'abstains below it, as /predict does: such an image\'s label is -1 (its probabilities are still given). ' +
     'The answers are /predict\'s, probabilities rounded to float32.';
   const fastBody = fastValidatorCompiler(v2InferenceRequestSchema);
+  const errors = { 400: v2ErrorSchema, 404: v2ErrorSchema, 413: v2ErrorSchema, 415: v2ErrorSchema };
+  // 409 only for `fashion-mnist` before any model exists: a named version exists or is 404.
   const routes = [
-    { url: '/models/:name/infer', summary: 'Open Inference Protocol: inference.', params: v2ModelParamsSchema },
-    { url: '/models/:name/versions/:version/infer', summary: 'Open Inference Protocol: inference with a model version.', params: v2VersionedModelParamsSchema },
+    { url: '/models/:name/infer', summary: 'Open Inference Protocol: inference.', params: v2ModelParamsSchema, refusals: { ...errors, 409: v2ErrorSchema } },
+    { url: '/models/:name/versions/:version/infer', summary: 'Open Inference Protocol: inference with a model version.', params: v2VersionedModelParamsSchema, refusals: errors },
   ];
-  for (const { url, summary, params } of routes) {
+  for (const { url, summary, params, refusals } of routes) {
     app.post(url, {
       schema: {
         summary,
@@ -77,7 +79,7 @@ const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number 
         tags: ['v2'],
         params,
         body: v2InferenceRequestSchema,
-        response: { 200: v2InferenceResponseSchema, 400: v2ErrorSchema, 404: v2ErrorSchema, 409: v2ErrorSchema, 413: v2ErrorSchema, 415: v2ErrorSchema },
+        response: { 200: v2InferenceResponseSchema, ...refusals },
       },
       bodyLimit: options.bodyLimit,
       // Ajv accepts valid bodies fast (784 numbers an image); rejections get the bounded zod walk.

@@ -11,7 +11,9 @@ const EXTENSIONS = ['classification'];
 // "<project>_<format>", as the protocol names platforms.
 const PLATFORM = 'softmax-serve_softmax-regression';
 
+// 409 only for `fashion-mnist` before any model exists: a named version exists or is 404.
 const modelMetadataSchemas = { 200: v2ModelMetadataSchema, 404: v2ErrorSchema, 409: v2ErrorSchema };
+const versionMetadataSchemas = { 200: v2ModelMetadataSchema, 404: v2ErrorSchema };
 
 const metadataRoutes: FastifyPluginAsyncZod = async (app) => {
   // GET /v2 exactly, as the protocol writes it.
@@ -39,7 +41,7 @@ const metadataRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => metadata(request.params.name));
 
   app.get('/models/:name/versions/:version', {
-    schema: { summary: 'Open Inference Protocol: model version metadata.', description, tags: ['v2'], params: v2VersionedModelParamsSchema, response: modelMetadataSchemas },
+    schema: { summary: 'Open Inference Protocol: model version metadata.', description, tags: ['v2'], params: v2VersionedModelParamsSchema, response: versionMetadataSchemas },
   }, async (request) => metadata(request.params.name, request.params.version));
 };
 
