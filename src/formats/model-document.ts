@@ -26,6 +26,8 @@ export const modelDocumentSchema = z
     createdAt: ignored,
     hyperparameters: ignored,
     metrics: ignored,
+    tenant: ignored,
+    visibility: ignored,
   })
   .strict()
   .meta({ id: 'ModelDocument' });

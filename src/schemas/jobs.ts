@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobErrorCodes } from '../errors.js';
+import { DEFAULT_TENANT, tenantSchema } from './keys.js';
 import { baselineMetricsSchema, epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
@@ -17,6 +18,9 @@ const jobFields = {
   epochsDone: z.number().int().min(0),
   epochsTotal: z.number().int().min(1),
   modelId: z.string().nullable(),
+  // (Defaults for jobs stored before tenants: they belong to the default tenant.)
+  tenant: tenantSchema.default(DEFAULT_TENANT).describe('The tenant that owns the job (and its model).'),
+  keyId: z.string().nullable().default(null).describe('The key that submitted it (API_TOKEN: the bootstrap key; null: an open service without a key).'),
   worker: z.string().optional().describe('Redis mode: the WORKER_ID of the process training the job, while it runs.'),
   // (Defaults to null so that jobs stored before it existed still load.)
   baseline: baselineMetricsSchema
