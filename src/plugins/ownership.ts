@@ -38,6 +38,8 @@ export default fp(async function ownership(app: FastifyInstance) {
       return sweep.tenant;
     }
     if (owner === 'key') {
+      // (Made a moment ago on another replica, perhaps: read from Redis first.)
+      if (!app.keys.find(id)) await app.keys.readThrough(id);
       const key = app.keys.find(id);
       if (!key || !sees(access, key.tenant)) throw keyNotFound(id);
       return key.tenant;
