@@ -20,11 +20,16 @@ async function raceForTheSlot(api: FastifyInstance): Promise<string[]> {
   for (let i = 0; i < 19; i++) rest.push(await submitJob(api, a, { epochs: 200 }));
   const theirs = await submitJob(api, b, { epochs: 1 });
   const followed = await watch(api, theirs, undefined, b);
-  // The slot frees: what starts next is b's.
+  const aSecond = await watch(api, rest[0], undefined, a);
+  // The slot frees: what starts next is b's, not a's second.
   expect((await api.inject({ method: 'POST', url: `/jobs/${first}/cancel`, headers: bearer(a) })).statusCode).toBe(200);
+  const running = (message: Record<string, any>) => message.type === 'status' && message.status === 'running';
+  const next = await Promise.race([followed.seen(running).then(() => 'b'), aSecond.seen(running).then(() => 'a2')]);
+  expect(next).toBe('b');
   await followed.seen((message) => message.type === 'end');
   for (const id of rest) await api.inject({ method: 'POST', url: `/jobs/${id}/cancel`, headers: bearer(a) });
   await started.closed;
+  await aSecond.closed;
   const jobs = (await api.inject({ method: 'GET', url: '/jobs?limit=100', headers: asBootstrap })).json().jobs as Array<{ id: string; startedAt: string | null; status: string; modelId: string }>;
   expect(jobs).toHaveLength(21);
   const finished = jobs.find((job) => job.id === theirs)!;
