@@ -13,7 +13,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
-COPY scripts/build.mjs scripts/build-wasm.ts ./scripts/
+COPY browser ./browser
+COPY scripts/build.mjs scripts/build-wasm.ts scripts/browser-bundle.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --ignore-scripts
 
 # --- runtime: production dependencies, compiled output and Debian's Fashion-MNIST ---

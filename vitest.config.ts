@@ -1,9 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Files that need a fresh process of their own: evaluation.test.ts mocks an engine module
-// (vi.mock), and openapi.test.ts generates the document, whose schema names depend on what
-// other apps in the process registered before.
-const isolated = ['test/openapi.test.ts', 'test/routes/evaluation.test.ts'];
+// Files that need a fresh process of their own: openapi.test.ts generates the document, whose
+// schema names depend on what other apps in the process registered before.
+const isolated = ['test/openapi.test.ts'];
 
 export default defineConfig({
   test: {

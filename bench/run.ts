@@ -28,15 +28,17 @@ const { values: args, fail } = parseCommandLine({
         'into bench/results/cluster.json',
     },
     out: { type: 'string', value: 'FILE', description: 'where to write the results (default: bench/results/latest.json, or cluster.json)' },
+    'skip-browser': { type: 'boolean', description: 'leave out the browser trainer in headless Chromium (bench/browser.ts)' },
   },
 });
 if (args.cluster && (args['skip-tfjs'] || args['skip-numpy'])) fail('--cluster times Redis mode only; --skip-tfjs and --skip-numpy do not apply to it');
 // The service's modules load once the arguments are known good: --help and a typo answer at once.
-const [{ default: pino }, { createLocalRuntime }, { clusterBench }, { predictThroughput, startApp, timeJob }] = await Promise.all([
+const [{ default: pino }, { createLocalRuntime }, { clusterBench }, { predictThroughput, startApp, timeJob }, { tabBench }] = await Promise.all([
   import('pino'),
   import('../src/runtime/local-runtime.js'),
   import('./cluster.js'),
   import('./http.js'),
+  import('./browser.js'),
 ]);
 
 const GFLOP_PER_EPOCH = 2.0; // forward + gradient over 60,000 images, plus the test pass
@@ -99,7 +101,11 @@ const numpyRuns = [undefined, 1].map((threads) => ({ threads, blas: undefined as
 const pair = cores > 1 ? await createLocalRuntime({ poolSize: 2, kernels: 'simd', cores: 2, dataset, log: pino({ level: 'warn' }) }) : undefined;
 await pair?.ready;
 const pairRuns: EpochMetrics[][] = [];
+const tab = args['skip-browser'] ? undefined : await tabBench(dataset);
+const tabRuns = runtimes.map(({ threads }) => ({ threads, runs: [] as EpochMetrics[][] }));
 for (let i = 0; i < repeats; i++) {
+  // The tab on each thread count, in the same rounds as the service's rows.
+  for (const tabRun of tab ? tabRuns : []) tabRun.runs.push(await tab!.train(tabRun.threads, hyperparameters as Hyperparameters));
   for (let j = 0; j < runtimes.length; j++) {
     const { runtime, runs } = runtimes[j];
     const outcome = await runtime.start({ jobId: `bench-${i}`, hyperparameters: hyperparameters as Hyperparameters }, () => {}).outcome;
@@ -120,7 +126,7 @@ for (let i = 0; i < repeats; i++) {
     }
   }
 }
-await Promise.all([...runtimes.map(({ runtime }) => runtime.close()), pair?.close()]);
+await Promise.all([...runtimes.map(({ runtime }) => runtime.close()), pair?.close(), tab?.close()]);
 for (const { threads, runs } of runtimes) record('softmax-serve SIMD', threads, runs);
 if (pair) record('softmax-serve SIMD, 2 jobs at once', 1, pairRuns);
 for (const { blas, runs } of numpy ? numpyRuns : []) {
@@ -129,6 +135,7 @@ for (const { blas, runs } of numpy ? numpyRuns : []) {
   record(`NumPy ${blas!.numpy} ${blas!.library ?? ''}`.trim(), blas!.threads ?? 0, runs);
   rows.at(-1)!.blas = blas;
 }
+for (const { threads, runs } of tab ? tabRuns : []) record(`browser tab, ${tab!.browser}`, threads, runs);
 const reference = typescriptBackend(dataset);
 runEngine('softmax-serve TS reference', 1, () => train(initTrainingState(hyperparameters), reference).state.metrics);
 
@@ -166,6 +173,16 @@ if (pair) {
     `train ${ceiling.toFixed(2)}× the epochs per second of one alone` +
     (cores === 2 ? ` (the machine's ceiling for two threads of this work), so the team reaches ${((100 * scaling) / ceiling).toFixed(0)}% of it` : ''));
   Object.assign(rows[0], { scaling, pairThroughput: ceiling });
+}
+
+// The tab against the service on as many threads, from the rounds above (the issue's bound: 1.3×).
+if (tab) {
+  console.log(`\nbrowser tab (${tab.browser}) against the service, same threads, same run, s/epoch medians`);
+  for (const { threads } of tabRuns) {
+    const row = rows.find((r) => String(r.engine).startsWith('browser tab') && r.threads === threads)!;
+    row.ratioToService = (row.secondsPerEpoch as { median: number }).median / simdMedian(threads);
+    console.log(`  ${threads} thread${threads === 1 ? '' : 's'}: ${(row.ratioToService as number).toFixed(2)}× the service's time per epoch`);
+  }
 }
 
 const numpyRow = rows.find((row) => String(row.engine).startsWith('NumPy'));

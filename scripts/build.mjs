@@ -1,7 +1,8 @@
 // The service's build: the SIMD kernels (AssemblyScript → WebAssembly, embedded in a generated
 // source file, compiled again only when their source changed), then TypeScript → JavaScript in
 // dist/, file by file with esbuild (under a second; `npm test` and `npm run typecheck` check the
-// types with tsc). `npm run build` always builds; `npm start` runs it with
+// types with tsc), and the browser trainer bundled for a tab into dist/browser/ (esbuild is a
+// dev dependency: the container image prunes it after building, so the bundle is made here). `npm run build` always builds; `npm start` runs it with
 // --if-changed, which builds only when a source changed since dist/ was built, so that a start
 // on an unchanged checkout takes the service's own start-up time and no more.
 //
@@ -15,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BROWSER_DIRECTORY, bundleBrowser } from './browser-bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(root, 'dist');
@@ -22,14 +24,15 @@ const STAMP = path.join(DIST, '.build-inputs');
 const LOCK = path.join(root, '.build.lock');
 const LOCK_WAIT_MS = 10 * 60_000;
 // What the build reads. The kernels' generated source is an output, not an input.
-const INPUT_DIRECTORIES = ['src', 'workers'];
-const INPUT_FILES = ['tsconfig.json', 'package-lock.json', 'scripts/build-wasm.ts', 'scripts/build.mjs'];
+const SERVICE_DIRECTORIES = ['src', 'workers'];
+const INPUT_DIRECTORIES = [...SERVICE_DIRECTORIES, BROWSER_DIRECTORY];
+const INPUT_FILES = ['tsconfig.json', 'package-lock.json', 'scripts/build-wasm.ts', 'scripts/build.mjs', 'scripts/browser-bundle.mjs'];
 const GENERATED = new Set(['src/engine/simd/kernels.wasm.ts']);
 
 const usage = `usage: npm run build -- [options]
 
 Builds the service into dist/: the WebAssembly kernels (when their source changed), then the
-TypeScript, transpiled by esbuild.
+TypeScript, transpiled by esbuild, and the browser trainer (bundled by esbuild).
 
 options:
       --if-changed  build only if a source changed since dist/ was built (npm start uses it)
@@ -132,7 +135,7 @@ function removeLeftovers() {
 // JavaScript beside the others, as tsc would lay them out (dist/src/server.js).
 async function transpile(outdir) {
   const { build: esbuild } = await import('esbuild');
-  const entryPoints = INPUT_DIRECTORIES.flatMap(listFiles)
+  const entryPoints = SERVICE_DIRECTORIES.flatMap(listFiles)
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.startsWith('src/engine/simd/assembly/'))
     .concat([...GENERATED]);
   await esbuild({
@@ -154,6 +157,7 @@ async function build(digest) {
   try {
     run('the WebAssembly build', process.execPath, ['--import', 'tsx', 'scripts/build-wasm.ts']);
     await transpile(staging);
+    await bundleBrowser({ root, outdir: path.join(staging, 'browser') });
     writeFileSync(path.join(staging, '.build-inputs'), `${digest}\n`);
     // Two renames: dist/ is missing for an instant, which only a process that does not hold
     // the lock and did not check the stamp could see; every start does both first.

@@ -20,7 +20,9 @@ import ownership from './plugins/ownership.js';
 import requestQuota from './plugins/request-quota.js';
 import services, { servicesOptions, startupTimeoutMs } from './plugins/services.js';
 import healthRoutes from './routes/health.js';
+import browserTrainerRoutes from './routes/browser-trainer.js';
 import dashboardRoutes from './routes/dashboard.js';
+import datasetFileRoutes from './routes/dataset-files.js';
 import datasetRoutes from './routes/datasets.js';
 import evaluationRoutes from './routes/evaluation.js';
 import { closeStreamsOnShutdown } from './routes/event-streams.js';
@@ -100,8 +102,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // defaults), and text/plain is not parsed into a string that would fail validation: it gets 415.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   // A /predict body of images as 28 rows has 29 arrays an image, a /v2 tensor of shape
-  // [N,1,28,28] 30; nothing else has more than a few.
-  const jsonLimits = { keys: 1_000, containers: 30 * config.MAX_IMAGES_PER_REQUEST + 1_000 };
+  // [N,1,28,28] 30, and 784 numbers (or one PNG string) an image; nothing else has more than a few.
+  const images = config.MAX_IMAGES_PER_REQUEST;
+  const jsonLimits = { keys: 1_000, containers: 30 * images + 1_000, strings: images + 2_000, values: 785 * images + 2_000 };
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -180,10 +183,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(predictRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(inferenceProtocolRoutes, { prefix: '/v2', maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(modelRoutes);
-  await app.register(modelFileRoutes);
+  await app.register(modelFileRoutes, { maxModels: config.MAX_MODELS });
   await app.register(evaluationRoutes, { maxImages: config.MAX_IMAGES_PER_REQUEST, bodyLimit: config.BODY_LIMIT_BYTES });
   await app.register(predictionRoutes);
   await app.register(datasetRoutes);
+  await app.register(datasetFileRoutes);
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
@@ -192,6 +196,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);
+  await app.register(browserTrainerRoutes);
   return app;
 }
 

@@ -2,14 +2,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-const integer = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+// A variable that is set but blank ("" or spaces, as `VAR=` in a compose file leaves it) is
+// refused, not read as 0 or as a path of spaces: RETENTION_DAYS=" " meant no age limit at all.
+const BLANK = 'is blank: unset it to take the default, or give a value';
+const text = () => z.string().regex(/\S/, BLANK);
+// A number from the environment (text) or from a caller (a number).
+const number = () =>
+  z.unknown().transform((value, context) => {
+    if (typeof value !== 'string') return value;
+    if (/\S/.test(value)) return Number(value);
+    context.addIssue({ code: 'custom', message: BLANK });
+    return z.NEVER;
+  }).pipe(z.number());
+const integer = (fallback: number, min = 1) => number().pipe(z.number().int().min(min)).default(fallback);
 
 // Configuration comes from the environment only; every value has an embedded default.
 export const configSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  DATA_DIR: z.string().min(1).default(path.join('data', 'state')),
-  FASHION_MNIST_DIR: z.string().min(1).optional(),
+  PORT: number().pipe(z.number().int().min(0).max(65535)).default(3000),
+  HOST: text().default('127.0.0.1'),
+  DATA_DIR: text().default(path.join('data', 'state')),
+  FASHION_MNIST_DIR: text().optional(),
   POOL_SIZE: integer(Math.max(1, os.availableParallelism())),
   MAX_QUEUED_JOBS: integer(100, 0),
   MAX_IMAGES_PER_REQUEST: integer(1000),
@@ -29,7 +41,7 @@ export const configSchema = z.object({
     .optional(),
   MAX_MODELS: integer(100),
   MAX_FINISHED_JOBS: integer(500),
-  RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  RETENTION_DAYS: number().pipe(z.number().min(0)).default(30),
   TRAINING_KERNELS: z.enum(['simd', 'typescript']).default('simd'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Scaled out (docs/scaling.md): state, queue and events in Redis; unset, one process with files under DATA_DIR.
@@ -37,7 +49,7 @@ export const configSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, 'may only hold A-Z a-z 0-9 _ { } : . -').default('softmax-serve:'),
   // all: HTTP and training in one process; api: HTTP only; worker: trains (serves /healthz, /readyz, /metrics).
   ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-  WORKER_ID: z.string().min(1).max(100).default(`${os.hostname()}:${process.pid}`),
+  WORKER_ID: text().max(100).default(`${os.hostname()}:${process.pid}`),
   // How long a worker's claim on a job lasts unrenewed: a worker that died gives its job up within about twice this.
   JOB_LOCK_MS: integer(10_000, 500),
   // How long a process waits at start for Redis to answer before it gives up (exit status 1, one line).

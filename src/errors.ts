@@ -21,7 +21,9 @@ export const errorTable = {
   JOB_NOT_FINISHED: 409,
   SWEEP_ALREADY_FINISHED: 409,
   NO_MODEL: 409,
+  MODEL_PRUNED: 409,
   PRECONDITION_FAILED: 412,
+  WEIGHTS_DIGEST_MISMATCH: 422,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -29,6 +31,7 @@ export const errorTable = {
   QUEUE_FULL: 429,
   TOO_MANY_WATCHERS: 429,
   QUOTA_EXCEEDED: 429,
+  TOO_MANY_EVALUATIONS: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   STARTING: 503,
@@ -47,10 +50,12 @@ export type JobErrorCode = (typeof jobErrorCodes)[number];
 
 export const errorCodeSchema = z.enum(Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]]);
 
-// Validation errors stay small whatever the request: the first ISSUES_LISTED issues are listed,
-// the rest only counted, and counting stops at ISSUES_COUNTED (see src/validation/bounded-issues.ts).
+// Validation errors stay small whatever the request, and so does the work of finding them: the
+// search stops once it holds ISSUES_LISTED issues and knows of one more (see
+// src/validation/bounded-issues.ts), so a body wrong in a million places costs what one wrong in
+// twenty-one does.
 export const ISSUES_LISTED = 20;
-export const ISSUES_COUNTED = 1000;
+export const ISSUES_COUNTED = ISSUES_LISTED + 1;
 // Longest message or path an error repeats back (zod names every unknown key in one message).
 const TEXT_LIMIT = 200;
 
@@ -121,12 +126,40 @@ export class ApiError extends Error {
   }
 }
 
+// The one error shape, its message bounded (whatever an error repeats of the request).
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails): ErrorBody {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
+  const bounded = boundedText(message);
+  return { error: details === undefined ? { code, message: bounded } : { code, message: bounded, details } };
 }
 
 export function truncate(text: string, limit = TEXT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+// The longest error message answered (and URL logged), in UTF-8 bytes (the one error handler and
+// /v2's bound every message to it): a longer one is cut at a character's boundary and ends in "…".
+export const MAX_MESSAGE_BYTES = 1024;
+const ELLIPSIS = '…'; // 3 bytes in UTF-8
+
+export function boundedText(text: string): string {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8 (a pair of them 4).
+  if (text.length * 3 <= MAX_MESSAGE_BYTES || Buffer.byteLength(text) <= MAX_MESSAGE_BYTES) return text;
+  const bytes = Buffer.from(text.slice(0, MAX_MESSAGE_BYTES));
+  let cut = MAX_MESSAGE_BYTES - Buffer.byteLength(ELLIPSIS);
+  while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--; // not inside a character
+  return bytes.toString('utf8', 0, cut) + ELLIPSIS;
+}
+
+// A value from a request, named in an error without repeating it whole: a string's start, a
+// number, or what kind of container it is. Never walks into the value (it may be nested 25,000
+// deep) and never copies more than a few dozen characters of it.
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length <= 40 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 40))}… (a string of ${value.length} characters)`;
+  }
+  if (Array.isArray(value)) return `an array of ${value.length} element${value.length === 1 ? '' : 's'}`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
 }
 
 // 400 VALIDATION_FAILED naming each failing field path, e.g. `body.images.0`, with at most
@@ -144,7 +177,7 @@ export function validationFailed(where: string, found: FoundIssues): ApiError {
   if (omitted === 0) return new ApiError('VALIDATION_FAILED', message, listed);
   return new ApiError('VALIDATION_FAILED', message, [
     ...listed,
-    { path: where, message: `${atLeast}${omitted} more issues, not listed`, omitted },
+    { path: where, message: `${atLeast}${omitted} more issue${omitted === 1 ? '' : 's'}, not listed`, omitted },
   ]);
 }
 

@@ -6,6 +6,7 @@
 import type { Config } from './config.js';
 import type { Dataset } from './data/fashion-mnist.js';
 import type { EpochMetrics } from './engine/train.js';
+import type { EvaluationPool } from './evaluation/evaluation-pool.js';
 import type { WatcherSlots } from './admission/watcher-slots.js';
 import type { JobsService } from './jobs/jobs-service.js';
 import type { ModelRegistry } from './models/model-registry.js';
@@ -80,6 +81,8 @@ declare module 'fastify' {
     keys: KeyRegistry;
     audit: AuditLog;
     requestCounts: Services['requestCounts'];
+    // Evaluations of a model on a split, on a thread of their own (every mode and role that serves HTTP).
+    evaluations: EvaluationPool;
     // Redis mode: this process's role and name.
     cluster: ClusterRole | undefined;
   }

@@ -87,3 +87,41 @@ export const taskResultSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type TaskResult = z.infer<typeof taskResultSchema>;
+
+// The evaluation pool (src/evaluation/evaluation-pool.ts, workers/evaluate.ts): a model's pass over
+// a split of the dataset, which the worker holds as views on shared memory, as training workers do.
+export interface EvaluationWorkerData {
+  train: LabelledImages;
+  test: LabelledImages;
+}
+
+export interface EvaluationTask {
+  split: 'train' | 'test';
+  weights: Float32Array;
+  bias: Float32Array;
+}
+
+const coveragePointSchema = z.object({
+  minConfidence: z.number(),
+  coverage: z.number(),
+  covered: z.number().int(),
+  accuracy: z.number().nullable(),
+});
+
+// What an evaluation task returns: the pass, its summary and its
+// risk–coverage curve, so that the main thread only reads them.
+export const evaluationResultSchema = z.object({
+  predicted: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected a Uint8Array'),
+  confidence: z.custom<Float64Array>((value) => value instanceof Float64Array, 'expected a Float64Array'),
+  lossSum: z.number(),
+  summary: z.object({
+    count: z.number().int(),
+    accuracy: z.number(),
+    meanLoss: z.number(),
+    confusionMatrix: z.array(z.array(z.number().int())),
+    perClassAccuracy: z.array(z.number()),
+  }),
+  riskCoverage: z.array(coveragePointSchema),
+});
+
+export type EvaluationResult = z.infer<typeof evaluationResultSchema>;

@@ -15,18 +15,34 @@ parseCommandLine({
     .join('\n')}`,
 });
 // The app's modules load once the arguments are known good: --help and a typo answer at once.
-const { buildApp } = await import('./app.js');
+const [{ default: pino }, { buildApp }] = await Promise.all([import('pino'), import('./app.js')]);
+
+// Every line the process writes is a JSON log line: the app's on stdout, and, for a process that
+// could not start (no app, so no app logger), one fatal line on stderr, in the same format.
+const startupLog = pino(pino.destination({ dest: 2, sync: true }));
+
 let config;
 try {
   config = loadConfig();
 } catch (error) {
-  console.error((error as Error).message);
+  startupLog.fatal((error as Error).message);
   process.exit(2);
 }
 const app = await buildApp(config).catch((error: Error) => {
-  console.error(`could not start: ${error.message}`);
+  startupLog.fatal(`could not start: ${error.message}`);
   process.exit(1);
 });
+
+// What reaches the process itself goes to the same log: Node's warnings (printed as plain text by
+// default), and an error nothing caught, after which the process stops as Node would stop it.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => app.log.warn({ err: warning }, 'process warning'));
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    app.log.fatal({ err: error }, `${event === 'uncaughtException' ? 'uncaught exception' : 'unhandled rejection'}; stopping`);
+    process.exit(1);
+  });
+}
 
 const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 if (!config.API_TOKEN && !loopback.test(config.HOST)) {

@@ -48,7 +48,7 @@ describe('API_TOKEN', () => {
     );
   });
 
-  it('stops the server with exit status 2 and that line on stderr', async () => {
+  it('stops the server with exit status 2 and that line on stderr, as a JSON log line', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: repositoryRoot,
       env: { ...process.env, API_TOKEN: 'correct horse battery staple', PORT: '0' },
@@ -61,6 +61,43 @@ describe('API_TOKEN', () => {
     const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
     clearTimeout(stop);
     expect(code).toBe(2);
-    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^invalid configuration: API_TOKEN: may only hold A-Z a-z 0-9/)]);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 60, msg: expect.stringMatching(/^invalid configuration: API_TOKEN: may only hold A-Z a-z 0-9/) });
+  });
+});
+
+// A variable set but blank (`RETENTION_DAYS=` or spaces) was read as 0 by z.coerce.number:
+// RETENTION_DAYS=" " started the service with no age limit, PORT="" on a random port.
+describe('blank variables', () => {
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it.each([
+    ['RETENTION_DAYS', ' '],
+    ['RETENTION_DAYS', ''],
+    ['PORT', ''],
+    ['MAX_MODELS', '\t'],
+    ['MAX_QUEUED_JOBS', '  '],
+    ['BODY_LIMIT_BYTES', '\n'],
+    ['HOST', ' '],
+    ['DATA_DIR', '   '],
+    ['FASHION_MNIST_DIR', ''],
+  ])('refuses %s=%j, saying it is blank', (name, value) => {
+    expect(problem({ [name]: value })).toBe(`invalid configuration: ${name}: is blank: unset it to take the default, or give a value`);
+  });
+
+  it('takes the defaults when unset, and 0 days when that is what is written', () => {
+    const config = loadConfig({});
+    expect(config.RETENTION_DAYS).toBe(30);
+    expect(config.PORT).toBe(3000);
+    expect(loadConfig({ RETENTION_DAYS: '0', MAX_QUEUED_JOBS: ' 0 ' })).toMatchObject({ RETENTION_DAYS: 0, MAX_QUEUED_JOBS: 0 });
+    expect(problem({ RETENTION_DAYS: 'thirty' })).toBe('invalid configuration: RETENTION_DAYS: Invalid input: expected number, received NaN');
   });
 });

@@ -103,6 +103,9 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   return response.json().catch(() => null);
 }
 
+// GET a URL of the service as a Response, token and all (the browser trainer streams the dataset with it).
+export const apiResponse = (path) => authorized(path);
+
 // A file the API serves, as a Blob (downloads need the token too, so no plain link).
 export async function apiFile(path) {
   return (await authorized(path)).blob();

@@ -1,6 +1,7 @@
 // The dashboard's entry point: wires the modules together and loads the first data.
 
 import { api, forgetToken, onTokenChange, signIn, storedToken } from './api.js';
+import { setupBrowserTraining } from './browser-training.js';
 import { $, guard } from './dom.js';
 import { setupDrawingPad } from './draw.js';
 import { createJobs } from './jobs.js';
@@ -29,6 +30,7 @@ const jobs = createJobs({
 });
 
 setupTrainForm({ onCreated: (job) => jobs.add(job) });
+setupBrowserTraining({ models, onServerJob: (job) => jobs.add(job) });
 const sweeps = createSweeps();
 setupLab();
 renderExercises();

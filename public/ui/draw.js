@@ -2,9 +2,9 @@
 // upload and a random test image as starting points; the drawing, scaled down to 28×28,
 // goes to POST /predict as you draw, and the ten probabilities are drawn as bars.
 
-import { api } from './api.js';
 import { $, debounce, el, guard, percent } from './dom.js';
 import { SIDE, SIZE, greyLevels } from './images.js';
+import { sourceOf } from './model-source.js';
 
 const PREDICT_DELAY_MS = 120;
 
@@ -56,7 +56,8 @@ export function setupDrawingPad({ model, classNames }) {
       prediction.textContent = 'No model yet: train one first, then draw again.';
       return;
     }
-    const { predictions } = await api('/predict', { method: 'POST', body: { model: current.id, images: [pixels] } });
+    // A model this tab trained predicts here; the service's, with POST /predict.
+    const predictions = await sourceOf(current).predict([pixels]);
     if (id !== sequence) return; // a newer drawing is on its way
     const [result] = predictions;
     prediction.textContent = `Looks like: ${result.className} (${percent(Math.max(...result.probabilities))})`;
@@ -136,7 +137,7 @@ export function setupDrawingPad({ model, classNames }) {
 
   $('pad-sample').addEventListener('click', guard(async () => {
     const index = Math.floor(Math.random() * 10000);
-    const image = await api(`/datasets/fashion-mnist/test/${index}`);
+    const image = await sourceOf(model()).testImage(index);
     const small = el('canvas', { width: SIDE, height: SIDE });
     const data = small.getContext('2d').createImageData(SIDE, SIDE);
     for (let i = 0; i < SIZE; i++) data.data.set([image.pixels[i], image.pixels[i], image.pixels[i], 255], i * 4);

@@ -7,6 +7,7 @@
 import { api, apiFile, apiUpload } from './api.js';
 import { $, count, el, guard, percent, plural } from './dom.js';
 import { drawDiverging, drawDivergingLegend, drawGrey } from './images.js';
+import { sourceOf } from './model-source.js';
 import { createRiskCoverage } from './risk-coverage.js';
 
 const PAGE = 24;
@@ -18,6 +19,8 @@ export function createModelView() {
   const riskCoverage = createRiskCoverage();
   const listeners = new Set();
   let models = [];
+  // Models this tab trained and has not kept (browser-training.js): listed first, answered here.
+  let localModels = [];
   let current = null;
   // The tenant the page acts for, and whether its key may train (import, export, evaluate, delete).
   let tenant = null;
@@ -39,30 +42,35 @@ export function createModelView() {
 
   function summary(model) {
     const m = model.metrics;
+    const trainedIn = model.local ? " Trained in this tab and not kept: 'Keep this model' uploads it." :
+      model.source === 'browser' ? ' Trained in a browser tab (its weightsSha256 checked on upload).' : '';
     if (model.source === 'imported') {
       return `${model.id}: imported from ${model.importedFrom === 'npz' ? 'an NPZ file' : 'a JSON model document'}. ` +
         `Test acc ${percent(m.testAcc)}, measured at import.`;
     }
     const h = model.hyperparameters;
     return `${model.id}: ${plural(h.epochs, 'epoch')}, lr ${h.lr}, batch ${h.batchSize}, seed ${h.seed}. ` +
-      `Final epoch: train loss ${m.trainLoss.toFixed(3)}, train acc ${percent(m.trainAcc)}, test acc ${percent(m.testAcc)}.`;
+      `Final epoch: train loss ${m.trainLoss.toFixed(3)}, train acc ${percent(m.trainAcc)}, test acc ${percent(m.testAcc)}.${trainedIn}`;
   }
 
   function renderPicker() {
     select.disabled = models.length === 0;
-    $('delete-model').disabled = !current || !owned(current) || !trains;
+    // Only the tenant's own models (any for an admin) change; a model trained in this tab is not the service's yet.
+    const changeable = Boolean(current) && !current.local && owned(current) && trains;
+    $('delete-model').disabled = !changeable;
     const visibility = $('model-visibility');
-    visibility.hidden = !current || !owned(current) || !trains;
+    visibility.hidden = !changeable;
     visibility.textContent = current?.visibility === 'public' ? 'Make private' : 'Make public';
     select.replaceChildren(...models.map((model) =>
       el('option', { value: model.id, selected: model.id === current?.id },
         `${new Date(model.createdAt).toLocaleString()} · test acc ${percent(model.metrics.testAcc)}` +
-        `${model.source === 'imported' ? ' · imported' : ''}${model.visibility === 'public' ? ' · public' : ''}` +
-        `${tenant !== null && model.tenant !== tenant ? ` · ${model.tenant}'s` : ''} · …${model.id.slice(-5)}`)));
+        `${model.source === 'imported' ? ' · imported' : ''}${model.source === 'browser' ? ' · trained in a tab' : ''}` +
+        `${model.visibility === 'public' ? ' · public' : ''}${tenant !== null && !model.local && model.tenant !== tenant ? ` · ${model.tenant}'s` : ''}` +
+        `${model.local ? ' · this tab, not kept' : ` · …${model.id.slice(-5)}`}`)));
     $('model-summary').textContent = current ? summary(current) : 'No trained model yet: train one first.';
-    for (const button of document.querySelectorAll('button.download')) button.disabled = !current;
-    $('tfjs-url').hidden = !current;
-    if (current) {
+    for (const button of document.querySelectorAll('button.download')) button.disabled = !current || Boolean(current.local);
+    $('tfjs-url').hidden = !current || Boolean(current.local);
+    if (current && !current.local) {
       const url = new URL(`/models/${encodeURIComponent(current.id)}/tfjs/model.json`, location.href).href;
       $('tfjs-code').textContent = `tf.loadLayersModel('${url}')`;
     }
@@ -104,7 +112,8 @@ export function createModelView() {
 
   // Loads the models; selects `preferred` if given, else keeps the current one (or the newest).
   async function refresh(preferred) {
-    ({ models } = await api('/models?limit=100'));
+    const { models: served } = await api('/models?limit=100');
+    models = [...localModels, ...served];
     const keep = preferred ?? current?.id;
     current = null;
     choose(models.some((m) => m.id === keep) ? keep : models[0]?.id);
@@ -120,11 +129,9 @@ export function createModelView() {
     if (shown.gallery === key) return;
     const range = $('gallery-range');
     range.textContent = 'Loading…';
-    const page = await api(`/datasets/fashion-mnist/test?offset=${galleryOffset}&limit=${PAGE}`);
-    const { predictions } = await api('/predict', {
-      method: 'POST',
-      body: { model: model.id, images: page.images.map((image) => image.pixels) },
-    });
+    const source = sourceOf(model);
+    const page = await source.testImages(galleryOffset, PAGE);
+    const predictions = await source.predict(page.images.map((image) => image.pixels));
     if (current !== model || `${model.id}@${galleryOffset}` !== key) return; // a newer request won
     let mistakes = 0;
     const items = page.images.map((image, i) => {
@@ -161,7 +168,7 @@ export function createModelView() {
     if (!current || shown.confusion === current.id) return;
     const model = current;
     $('accuracy').textContent = 'Evaluating on the test set…';
-    const evaluation = await api(`/models/${encodeURIComponent(model.id)}/evaluation`);
+    const evaluation = await sourceOf(model).evaluation();
     if (current !== model) return;
     const { classNames, confusionMatrix, perClassAccuracy } = evaluation;
     const correct = confusionMatrix.reduce((sum, row, c) => sum + row[c], 0);
@@ -203,7 +210,7 @@ export function createModelView() {
   async function loadWeights() {
     if (!current || shown.weights === current.id) return;
     const model = current;
-    const full = await api(`/models/${encodeURIComponent(model.id)}`);
+    const full = { weights: await sourceOf(model).weights(), classNames: model.classNames };
     if (current !== model) return;
     // One symmetric scale for all ten maps, set at the 99th percentile of |w| so that a few
     // extreme weights do not wash out the rest (beyond it, colours saturate).
@@ -270,8 +277,24 @@ export function createModelView() {
   $('gallery-next').addEventListener('click', () => moveGallery(galleryOffset + PAGE));
   $('gallery-random').addEventListener('click', () => moveGallery(Math.floor(Math.random() * (TEST_COUNT / PAGE)) * PAGE));
 
+  // A model this tab trained (with its `local` source), listed first and chosen; `replace`
+  // takes an earlier one out (a tab's model once kept, or forgotten).
+  function addLocal(model, replace) {
+    localModels = [model, ...localModels.filter((m) => m.id !== replace)];
+    models = [model, ...models.filter((m) => m.id !== replace && m.id !== model.id)];
+    choose(model.id);
+    renderPicker();
+  }
+
+  function removeLocal(id) {
+    localModels = localModels.filter((m) => m.id !== id);
+    models = models.filter((m) => m.id !== id);
+  }
+
   return {
     refresh,
+    addLocal,
+    removeLocal,
     current: () => current,
     onChange: (listener) => listeners.add(listener),
     // Who the page acts for: its own models may be changed; a predict key sees no files or evaluation.

@@ -2,8 +2,8 @@
 // model's GET /models/:id/evaluation (one pass over the test set), and what one threshold
 // gives (?minConfidence=). uPlot is a global from /ui/vendor/uPlot.iife.min.js.
 
-import { api } from './api.js';
 import { $, count, guard, percent } from './dom.js';
+import { sourceOf } from './model-source.js';
 
 const HEIGHT = 240;
 
@@ -13,6 +13,7 @@ export function createRiskCoverage() {
   const output = $('risk-selective');
   let plot = null;
   let modelId = null;
+  let source = null;
   const size = () => ({ width: Math.max(200, container.clientWidth), height: HEIGHT });
   new ResizeObserver(() => plot?.setSize(size())).observe(container);
 
@@ -43,7 +44,7 @@ export function createRiskCoverage() {
       return;
     }
     const id = modelId;
-    const { selective, accuracy } = await api(`/models/${encodeURIComponent(id)}/evaluation?minConfidence=${threshold}`);
+    const { selective, accuracy } = await source.evaluation(threshold);
     if (id !== modelId) return;
     output.textContent = selective.accuracy === null
       ? `At ${threshold} the model abstains on every test image.`
@@ -56,7 +57,8 @@ export function createRiskCoverage() {
   return {
     async load(model) {
       modelId = model.id;
-      const evaluation = await api(`/models/${encodeURIComponent(model.id)}/evaluation`);
+      source = sourceOf(model);
+      const evaluation = await source.evaluation();
       if (modelId !== model.id) return;
       draw(evaluation.riskCoverage);
       showSelective();

@@ -3,23 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LabelledImages } from '../engine/train.js';
 import { IMAGE_SIDE } from '../engine/softmax-regression.js';
+import { CLASS_NAMES, FILES, TEST_COUNT, TRAIN_COUNT } from './fashion-mnist-format.js';
 import { IdxError, parseIdx } from './idx.js';
 
-// The ten classes in label order (Xiao et al. 2017; the chapter's get_fashion_mnist_labels).
-export const CLASS_NAMES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
-  'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
-] as const;
-
-export const FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-} as const;
-
-export const TRAIN_COUNT = 60000;
-export const TEST_COUNT = 10000;
+export { CLASS_NAMES, FILES, TEST_COUNT, TRAIN_COUNT } from './fashion-mnist-format.js';
 export const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 export const LOCAL_DIR = path.join('data', 'fashion-mnist');
 
@@ -42,7 +29,7 @@ export function candidateDirectories(explicit?: string, cwd = process.cwd(), sys
 }
 
 // A file is present as NAME or NAME.gz.
-function resolveFile(directory: string, name: string): string | undefined {
+export function resolveFile(directory: string, name: string): string | undefined {
   for (const candidate of [path.join(directory, name), path.join(directory, `${name}.gz`)]) {
     if (existsSync(candidate)) return candidate;
   }

@@ -1,3 +1,5 @@
+import { cos, log, sin } from './ops/fdlibm.js';
+
 // A seeded generator (xoshiro128**, seeded through splitmix32) whose whole state is four
 // uint32 words, so a checkpoint can save it and a resumed run continues the same stream.
 export type RandomState = [number, number, number, number];
@@ -48,14 +50,16 @@ export function createRandom(seedOrState: number | RandomState): Random {
   };
 }
 
-// Fills out with N(mean, std²) samples (Box–Muller, both values of each pair used).
+// Fills out with N(mean, std²) samples (Box–Muller, both values of each pair used). log, sin and
+// cos are fdlibm's (ops/fdlibm.ts), not the host's Math: the same seed, the same weights in
+// every JavaScript engine.
 export function normal(random: Random, out: Float32Array | Float64Array, mean = 0, std = 1): void {
   for (let i = 0; i < out.length; i += 2) {
     const u1 = 1 - random.nextFloat(); // (0, 1]: log never sees 0
     const u2 = random.nextFloat();
-    const radius = Math.sqrt(-2 * Math.log(u1));
-    out[i] = mean + std * radius * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < out.length) out[i + 1] = mean + std * radius * Math.sin(2 * Math.PI * u2);
+    const radius = Math.sqrt(-2 * log(u1)); // (sqrt is correctly rounded everywhere)
+    out[i] = mean + std * radius * cos(2 * Math.PI * u2);
+    if (i + 1 < out.length) out[i + 1] = mean + std * radius * sin(2 * Math.PI * u2);
   }
 }
 

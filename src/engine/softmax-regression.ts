@@ -2,6 +2,7 @@
 // [0, 1] (the chapter's ToTensor), W [784,10], b [10]. These are the fused TypeScript
 // kernels the training loop runs; test/engine checks them against the separate ops.
 import { argmaxRow } from './ops/argmax.js';
+import { exp } from './ops/fdlibm.js';
 import { sgdUpdate, type SgdOptions } from './sgd.js';
 
 export const IMAGE_SIDE = 28;
@@ -171,9 +172,10 @@ export function imageProbabilities(params: Parameters, pixels: ArrayLike<number>
     z5 += x * weights[w + 5]; z6 += x * weights[w + 6]; z7 += x * weights[w + 7]; z8 += x * weights[w + 8]; z9 += x * weights[w + 9];
   }
   const max = Math.max(z0, z1, z2, z3, z4, z5, z6, z7, z8, z9);
+  // fdlibm's exp, not the host's: a browser tab predicts the service's probabilities to the bit.
   const exps = [
-    Math.exp(z0 - max), Math.exp(z1 - max), Math.exp(z2 - max), Math.exp(z3 - max), Math.exp(z4 - max),
-    Math.exp(z5 - max), Math.exp(z6 - max), Math.exp(z7 - max), Math.exp(z8 - max), Math.exp(z9 - max),
+    exp(z0 - max), exp(z1 - max), exp(z2 - max), exp(z3 - max), exp(z4 - max),
+    exp(z5 - max), exp(z6 - max), exp(z7 - max), exp(z8 - max), exp(z9 - max),
   ];
   let total = 0;
   for (let c = 0; c < CLASS_COUNT; c++) total += exps[c];

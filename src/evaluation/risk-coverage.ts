@@ -1,7 +1,7 @@
 // Selective classification (exercise 4): answer only when the top probability reaches
 // minConfidence, abstain otherwise. Coverage is the fraction answered; the accuracy is on
 // those. Both come from one evaluation pass, for one threshold or for all of them.
-import type { EvaluationPass } from './evaluation-pass.js';
+import type { EvaluationPass } from './pass.js';
 
 export interface CoveragePoint {
   minConfidence: number;

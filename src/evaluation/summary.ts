@@ -1,7 +1,7 @@
 // What an evaluation pass comes to: accuracy, mean cross-entropy, the confusion matrix (rows =
 // true class, columns = predicted class) and each class's accuracy (its recall).
 import { CLASS_COUNT } from '../engine/softmax-regression.js';
-import type { EvaluationPass } from './evaluation-pass.js';
+import type { EvaluationPass } from './pass.js';
 
 export interface EvaluationSummary {
   count: number;

@@ -1,4 +1,5 @@
 import { ModelFileError } from './model-file-error.js';
+import { readHeaderEntries } from './npy-header.js';
 
 // NumPy's .npy format (numpy.lib.format): the magic string, a version, the length of a header
 // that is a Python dict literal, the header (padded with spaces and a newline so the data starts
@@ -25,9 +26,11 @@ export function encodeNpy(values: Float32Array, shape: number[]): Buffer {
   return Buffer.concat([preamble, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
 }
 
-// .npy bytes → a float32 or float64 array and its shape. Anything else is refused with a reason:
-// other dtypes, big-endian data, object arrays (pickled Python objects, never unpickled here),
-// Fortran order, a header that is not the dict NumPy writes, or data of the wrong length.
+// .npy bytes → a float32 or float64 array, its shape and its values in C order (an array NumPy
+// wrote in Fortran order, such as W.T, is reordered). Anything else is refused with a reason and,
+// where one exists, the remedy: other dtypes, big-endian data, object arrays (pickled Python
+// objects, never unpickled here), a header that is not the dict NumPy writes, or data of the
+// wrong length.
 export function decodeNpy(bytes: Uint8Array): NpyArray {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!buffer.subarray(0, 6).equals(MAGIC)) throw new ModelFileError('is not a .npy array (no \\x93NUMPY magic string)');
@@ -50,46 +53,65 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
   }
   // Copied: the data need not be aligned to its item size within the file.
   const data = new Uint8Array(buffer.subarray(dataStart));
+  const stored = header.dtype === 'float32' ? new Float32Array(data.buffer) : new Float64Array(data.buffer);
+  const values = header.fortranOrder ? fromFortranOrder(stored, header.shape) : stored;
   return header.dtype === 'float32'
-    ? { dtype: 'float32', shape: header.shape, values: new Float32Array(data.buffer) }
-    : { dtype: 'float64', shape: header.shape, values: new Float64Array(data.buffer) };
+    ? { dtype: 'float32', shape: header.shape, values: values as Float32Array }
+    : { dtype: 'float64', shape: header.shape, values: values as Float64Array };
 }
 
-// The header dict NumPy writes, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (784, 10), }:
-// read entry by entry with a grammar of exactly that (never evaluated).
-const headerBody = /^\{\s*([^{}]*?)\s*\}\s*$/;
-const headerEntry = /(?:'(\w+)'|"(\w+)")\s*:\s*('[^']*'|"[^"]*"|True|False|\([\d\s,]*\)|\[[^\]]*\])\s*(?:,\s*|$)/y;
-const headerKeys = ['descr', 'fortran_order', 'shape'];
-
-function readEntries(text: string): Map<string, string> {
-  const notTheDict = () => new ModelFileError(`has a .npy header that is not the dict NumPy writes: ${JSON.stringify(text.slice(0, 80))}`);
-  const body = headerBody.exec(text)?.[1];
-  if (body === undefined) throw notTheDict();
-  const entries = new Map<string, string>();
-  headerEntry.lastIndex = 0;
-  while (headerEntry.lastIndex < body.length) {
-    const match = headerEntry.exec(body);
-    if (!match) throw notTheDict();
-    const key = match[1] ?? match[2];
-    if (!headerKeys.includes(key) || entries.has(key)) throw new ModelFileError(`has a .npy header with ${entries.has(key) ? 'a second' : 'an unknown'} key '${key}'`);
-    entries.set(key, match[3]);
+// Fortran order (the first index varies fastest, as np.asfortranarray and W.T lay it out) → C order.
+function fromFortranOrder<T extends Float32Array | Float64Array>(stored: T, shape: number[]): T {
+  if (shape.filter((size) => size > 1).length < 2) return stored; // one axis: the same bytes either way
+  const values = new (stored.constructor as { new (length: number): T })(stored.length);
+  // Fortran strides: axis k moves by the product of the sizes before it.
+  const strides = shape.map((_, axis) => shape.slice(0, axis).reduce((product, size) => product * size, 1));
+  const index = shape.map(() => 0);
+  let from = 0;
+  for (let to = 0; to < values.length; to++) {
+    values[to] = stored[from];
+    // The next C-order index: the last axis first, carrying into the ones before it.
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      index[axis]++;
+      from += strides[axis];
+      if (index[axis] < shape[axis]) break;
+      from -= strides[axis] * shape[axis];
+      index[axis] = 0;
+    }
   }
-  for (const key of headerKeys) if (!entries.has(key)) throw new ModelFileError(`has a .npy header without '${key}'`);
-  return entries;
+  return values;
 }
 
-function parseHeader(text: string): { dtype: 'float32' | 'float64'; shape: number[] } {
-  const entries = readEntries(text);
-  const descr = entries.get('descr')!;
-  if (descr.startsWith('[')) throw new ModelFileError('is a structured array (a dtype with fields); save a plain float array');
-  const dtype = descr.slice(1, -1);
-  if (/^[|<>=]?O\d*$/.test(dtype)) throw new ModelFileError('is an object array (pickled Python objects, which are never unpickled here); save a float array');
-  if (/^>f[48]$/.test(dtype)) throw new ModelFileError(`is big-endian (${dtype}); save it little-endian, e.g. W.astype('<f4')`);
-  if (dtype !== '<f4' && dtype !== '<f8') throw new ModelFileError(`has dtype ${dtype}; W and b must be float32 (<f4) or float64 (<f8)`);
-  if (entries.get('fortran_order') !== 'False') throw new ModelFileError('is in Fortran order; save it in C order, e.g. np.ascontiguousarray(W)');
-  const shapeLiteral = entries.get('shape')!;
+// What the service accepts, said by every refusal of an array's layout.
+export const ACCEPTED_LAYOUT = 'float32 or float64 (<f4, <f8), little-endian, in C or Fortran order';
+
+// A dtype the service does not read, in an array of `shape` (the remedy may also need to reshape it).
+export class NpyDtypeError extends ModelFileError {
+  constructor(message: string, readonly shape: number[], remedy?: (name: string) => string) {
+    super(message, remedy);
+  }
+}
+
+function parseHeader(text: string): { dtype: 'float32' | 'float64'; fortranOrder: boolean; shape: number[] } {
+  const entries = readHeaderEntries(text);
+  const shapeLiteral = entries.shape;
   if (!shapeLiteral.startsWith('(')) throw new ModelFileError(`has a shape that is not a tuple: ${shapeLiteral}`);
   const shape = shapeLiteral.slice(1, -1).split(',').map((size) => size.trim()).filter((size) => size !== '').map(Number);
   if (shape.some((size) => !Number.isSafeInteger(size))) throw new ModelFileError(`has shape ${shapeLiteral}, not a tuple of sizes`);
-  return { dtype: dtype === '<f4' ? 'float32' : 'float64', shape };
+  const order = entries.fortran_order;
+  if (order !== 'False' && order !== 'True') throw new ModelFileError(`has a .npy header whose fortran_order is ${order}, not True or False`);
+  const { descr } = entries;
+  if (descr.startsWith('[')) throw new NpyDtypeError(`is a structured array (a dtype with fields); save a plain array, ${ACCEPTED_LAYOUT}`, shape);
+  const dtype = descr.slice(1, -1);
+  if (/^[|<>=]?O\d*$/.test(dtype)) {
+    throw new NpyDtypeError(`is an object array (pickled Python objects, which are never unpickled here); save a plain array, ${ACCEPTED_LAYOUT}`,
+      shape, (name) => `np.asarray(${name}, dtype=np.float32)`);
+  }
+  if (dtype === '>f4' || dtype === '>f8') {
+    throw new NpyDtypeError(`is big-endian (${dtype}); save it ${ACCEPTED_LAYOUT}`, shape, (name) => `${name}.astype('<${dtype.slice(1)}')`);
+  }
+  if (dtype !== '<f4' && dtype !== '<f8') {
+    throw new NpyDtypeError(`has dtype ${dtype}; a model's arrays are ${ACCEPTED_LAYOUT}`, shape, (name) => `${name}.astype(np.float32)`);
+  }
+  return { dtype: dtype === '<f4' ? 'float32' : 'float64', fortranOrder: order === 'True', shape };
 }

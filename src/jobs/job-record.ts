@@ -21,6 +21,7 @@ export function newJobRecord(request: JobRequest, submitter: Pick<Submitter, 'te
     epochsTotal: request.epochs,
     metrics: [],
     modelId: null,
+    weightsSha256: null,
     baseline: null,
     error: null,
   };
@@ -44,6 +45,7 @@ const allowed: Record<JobStatus, readonly JobStatus[]> = {
 export interface TransitionChanges {
   error?: { code: JobErrorCode; message: string };
   modelId?: string;
+  weightsSha256?: string;
   // Who trains it (Redis mode), shown while it runs.
   worker?: string;
 }
@@ -62,6 +64,7 @@ export function transition(job: Job, to: JobStatus, changes: TransitionChanges =
   else delete job.worker;
   if (changes.error) job.error = changes.error;
   if (changes.modelId) job.modelId = changes.modelId;
+  if (changes.weightsSha256) job.weightsSha256 = changes.weightsSha256;
   const events: JobEvent[] = [{ type: 'status', status: to, job }];
   if (finishedStatuses.includes(to)) {
     job.finishedAt = now.toISOString();

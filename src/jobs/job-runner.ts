@@ -2,6 +2,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { EpochMetrics } from '../engine/train.js';
 import type { ModelRegistry } from '../models/model-registry.js';
+import { weightsSha256 } from '../models/weights-digest.js';
 import type { Checkpoint } from '../protocol.js';
 import type { Outcome, StopMode, TrainingRuntime } from '../runtime/training-runtime.js';
 import type { Job, JobEvent, JobStatus } from '../schemas/jobs.js';
@@ -137,5 +138,7 @@ async function keepModel(job: Job, outcome: Extract<Outcome, { kind: 'completed'
     await context.finish(job, 'failed', { error: { code: error.code, message: `${error.message}: the model was not kept` } });
     return;
   }
-  await context.finish(job, 'succeeded', { modelId });
+  // The end message carries the model's digest: a browser tab that trained the same
+  // hyperparameters compares its own with it.
+  await context.finish(job, 'succeeded', { modelId, weightsSha256: await weightsSha256({ weights: outcome.weights, bias: outcome.bias }) });
 }

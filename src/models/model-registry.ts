@@ -4,14 +4,16 @@ import { modelSummarySchema, modelSummarySchemas, type Model, type ModelSummary,
 import { encodeFloats, storedFloatsSchema } from '../store/floats.js';
 import { expired, type Retention } from '../retention.js';
 import type { StateStore } from '../store/state-store.js';
+import { weightsSha256 } from './weights-digest.js';
 
 // On disk: the summary plus W and b as base64 float32 of exact lengths (exact, and a quarter
 // of the JSON size); a file that does not decode to 7840 + 10 finite values is never loaded.
 const storedParameters = { weights: storedFloatsSchema(IMAGE_SIZE * CLASS_COUNT), bias: storedFloatsSchema(CLASS_COUNT) };
-const [trainedSummarySchema, importedSummarySchema] = modelSummarySchemas;
+const [trainedSummarySchema, importedSummarySchema, browserSummarySchema] = modelSummarySchemas;
 const storedModelSchema = z.discriminatedUnion('source', [
   trainedSummarySchema.extend(storedParameters).strict(),
   importedSummarySchema.extend(storedParameters).strict(),
+  browserSummarySchema.extend(storedParameters).strict(),
 ]);
 
 export interface ModelRegistry {
@@ -55,6 +57,9 @@ const REMEMBERED_REMOVALS = 4096;
 export async function openModelRegistry(store: StateStore, retention: Retention): Promise<ModelRegistry> {
   const summaries = new Map<string, ModelSummary>();
   const parameters = new Map<string, Parameters>();
+  // Each model's weightsSha256, computed once when it is added or read (GET /models/:id gives it),
+  // before the model is kept: the three maps change together, nobody sees a model half registered.
+  const digests = new Map<string, string>();
   const removedListeners: Array<(id: string, by: 'this process' | 'another process') => void> = [];
   // A store shared with other processes (Redis) is read and written over one connection, which
   // answers in the order asked: each call takes a ticket when it is sent, and what a read says
@@ -69,10 +74,11 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     removed.add(id);
     if (removed.size > REMEMBERED_REMOVALS) removed.delete(removed.values().next().value!);
   };
-  const keep = (summary: ModelSummary, params: Parameters, ticket: number) => {
+  const keep = (summary: ModelSummary, params: Parameters, digest: string, ticket: number) => {
     if (removed.has(summary.id)) return;
     summaries.set(summary.id, summary);
     parameters.set(summary.id, params);
+    digests.set(summary.id, digest);
     learnedAt.set(summary.id, Math.max(ticket, learnedAt.get(summary.id) ?? 0));
     sorted = undefined;
   };
@@ -80,18 +86,22 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     remember(id);
     const known = summaries.delete(id);
     parameters.delete(id);
+    digests.delete(id);
     learnedAt.delete(id);
     sorted = undefined;
     if (known || by === 'this process') for (const listener of removedListeners) listener(id, by);
   };
-  for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) keep(summary, { weights, bias }, 0);
+  for (const { weights, bias, ...summary } of await store.list('models', storedModelSchema)) {
+    keep(summary, { weights, bias }, await weightsSha256({ weights, bias }), 0);
+  }
   const registry: ModelRegistry = {
     async add(newSummary, params, options = {}) {
       const summary = modelSummarySchema.parse(newSummary);
+      const digest = await weightsSha256(params);
       const ticket = ++tickets;
       const document = { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) };
       const beyondCount = await store.trim('models', retention.maxCount, { id: summary.id, value: document }, { perTenant: true, refuseAt: options.refuseAt });
-      keep(summary, params, ticket);
+      keep(summary, params, digest, ticket);
       for (const id of beyondCount) drop(id, 'this process');
       await pruneByAge(Date.now());
     },
@@ -108,32 +118,35 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
         drop(id, 'another process');
         return undefined;
       }
-      keep(changed, params, ticket);
+      keep(changed, params, digests.get(id)!, ticket);
       return summaries.get(id);
     },
     parameters: (id) => parameters.get(id),
     full(id) {
       const summary = summaries.get(id);
       const params = parameters.get(id);
-      if (!summary || !params) return undefined;
-      return { ...summary, weights: Array.from(params.weights), bias: Array.from(params.bias) };
+      const digest = digests.get(id);
+      if (!summary || !params || !digest) return undefined;
+      return { ...summary, weights: Array.from(params.weights), bias: Array.from(params.bias), weightsSha256: digest };
     },
     newest: () => ordered()[0],
     list: () => [...ordered()],
     async remove(id) {
       const summary = summaries.get(id);
       const params = parameters.get(id);
-      if (!summary || !params) return false;
+      const digest = digests.get(id);
+      if (!summary || !params || !digest) return false;
       // Gone from here at once (a second remove of it finds nothing), announced once gone from the store.
       summaries.delete(id);
       parameters.delete(id);
+      digests.delete(id);
       sorted = undefined;
       remember(id);
       try {
         await store.remove('models', id);
       } catch (error) {
         removed.delete(id);
-        keep(summary, params, learnedAt.get(id) ?? 0);
+        keep(summary, params, digest, learnedAt.get(id) ?? 0);
         throw error;
       }
       drop(id, 'this process');
@@ -145,7 +158,7 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
       const found = id === undefined
         ? await store.list('models', storedModelSchema)
         : await store.get('models', id, storedModelSchema).then((model) => (model ? [model] : []));
-      for (const { weights, bias, ...summary } of found) keep(summary, { weights, bias }, ticket);
+      for (const { weights, bias, ...summary } of found) keep(summary, { weights, bias }, await weightsSha256({ weights, bias }), ticket);
       const present = new Set(found.map((model) => model.id));
       const known = id === undefined ? [...summaries.keys()] : summaries.has(id) ? [id] : [];
       // Absent now, present when this process last learned of it before this read: removed since.

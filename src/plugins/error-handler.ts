@@ -89,7 +89,8 @@ export function clientErrorHandler(requestTimeoutMs: number) {
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? ['HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts']
           : ['MALFORMED_REQUEST', 'the request is not well-formed HTTP/1.1'];
-    this.log.debug({ err: error }, 'client error');
+    // Not the error itself: Node attaches the bytes it could not parse (a 16 KB header, whole).
+    this.log.debug({ code: error.code, reason: truncate(error.message) }, 'client error');
     const body = JSON.stringify(errorBody(code, message));
     if (socket.writable) {
       socket.write(

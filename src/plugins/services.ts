@@ -9,6 +9,7 @@ import { clusterServices } from '../adapters/redis/cluster-services.js';
 import { clusterOptions, type ClusterOptions } from '../adapters/redis/cluster-options.js';
 import type { Config } from '../config.js';
 import type { EpochMetrics } from '../engine/train.js';
+import { createEvaluationPool } from '../evaluation/evaluation-pool.js';
 import type { ServicesOptions } from '../ports.js';
 
 // The services' options: what every adapter takes, and Redis mode's with REDIS_URL.
@@ -17,6 +18,9 @@ export interface ServicesPluginOptions extends ServicesOptions {
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+// Evaluations of a model on a split running or waiting at once (one runs at a time, 0.1–0.6 s of
+// a core each); one more is answered 429 rather than queued without end.
+const MAX_PENDING_EVALUATIONS = 4;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 // Fastify's limit on a plugin's start (10 s by default) only catches a start that hangs. It
@@ -65,6 +69,8 @@ export default fp(async function services(app: FastifyInstance, pluginOptions: S
   app.decorate('store', store);
   app.decorate('models', models);
   app.decorate('runtime', services.runtime);
+  const evaluations = createEvaluationPool({ dataset, maxPending: MAX_PENDING_EVALUATIONS });
+  app.decorate('evaluations', evaluations);
   app.decorate('jobs', jobs);
   app.decorate('sweeps', sweeps);
   app.decorate('watchers', services.watchers);
@@ -83,6 +89,7 @@ export default fp(async function services(app: FastifyInstance, pluginOptions: S
     await services.shutdown(options.shutdownTimeoutMs / 2);
   });
   app.addHook('onClose', async () => {
+    await evaluations.close();
     await services.close();
   });
 });

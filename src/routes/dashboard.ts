@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
+import { crossOriginIsolationHeaders } from './cross-origin-isolation.js';
 
 // public/ sits at the repository root: two levels above this file under the TypeScript
 // sources, three once compiled to dist/src/routes.
@@ -33,6 +34,7 @@ const dashboardRoutes: FastifyPluginAsync = async (app) => {
   app.addHook('onSend', async (_request, reply) => {
     reply.header('content-security-policy', contentSecurityPolicy);
     reply.header('x-content-type-options', 'nosniff');
+    reply.headers(crossOriginIsolationHeaders);
   });
 
   await app.register(fastifyStatic, {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { Parameters } from '../engine/softmax-regression.js';
 import { ApiError, errorBodySchema, validationFailed } from '../errors.js';
-import { passOverImages, passOverSplit, type EvaluationPass } from '../evaluation/evaluation-pass.js';
+import { passOverImages, type EvaluationPass } from '../evaluation/evaluation-pass.js';
 import { riskCoverageCurve, selectiveAt } from '../evaluation/risk-coverage.js';
 import { summarize } from '../evaluation/summary.js';
 import type { ImageInput } from '../images/decode-image.js';
@@ -30,8 +30,9 @@ function evaluationOf(model: string, split: Evaluation['split'], pass: Evaluatio
 }
 
 const evaluationRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number }> = async (app, options) => {
-  // A model never changes once trained: its pass over a split is computed once (concurrent
-  // first requests share it), and the least recently used go first.
+  // A model never changes once trained: its pass over a split is computed once, on the
+  // evaluation pool's thread (concurrent first requests share it), and the least recently used
+  // go first. A refusal (429 when the pool is busy) is not kept.
   const cache = new Map<string, Promise<SplitEvaluation>>();
   app.models.onRemoved((id) => {
     for (const split of ['train', 'test']) cache.delete(`${id}/${split}`);
@@ -41,7 +42,10 @@ const evaluationRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: nu
     let entry = cache.get(key);
     if (entry) cache.delete(key);
     else {
-      entry = passOverSplit(params, app.dataset[split]).then((pass) => ({ pass, evaluation: evaluationOf(id, split, pass) }));
+      entry = app.evaluations.evaluate(params, split).then(({ pass, summary, riskCoverage }) => ({
+        pass,
+        evaluation: { model: id, split, ...summary, classNames: [...CLASS_NAMES], riskCoverage },
+      }));
       entry.catch(() => cache.delete(key));
     }
     cache.set(key, entry);
@@ -59,13 +63,18 @@ const evaluationRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: nu
     schema: {
       summary: 'Accuracy, mean cross-entropy, confusion matrix, per-class accuracy and the risk–coverage curve of a model on a split.',
       description:
-        'The test split (10,000 images) unless `split=train` (60,000). Computed on the first request for a model and split, in ' +
-        'slices that let other requests through, then cached. With `minConfidence`, `selective` says what abstaining below ' +
+        'The test split (10,000 images) unless `split=train` (60,000). Computed on the first request for a model and split, on ' +
+        'a thread of its own (a few at a time: more get 429 with Retry-After), then cached. With `minConfidence`, `selective` says what abstaining below ' +
         'that top probability gives: the coverage and the accuracy on the images answered.',
       tags: ['models'],
       params: modelParamsSchema,
       querystring: evaluationQuerySchema,
-      response: { 200: evaluationSchema, 400: errorBodySchema, 404: errorBodySchema },
+      response: {
+        200: evaluationSchema,
+        400: errorBodySchema,
+        404: errorBodySchema,
+        429: errorBodySchema.describe('TOO_MANY_EVALUATIONS: as many evaluations of uncached models are running or waiting as the service allows.'),
+      },
     },
   }, async (request) => {
     const { id } = request.params;

@@ -134,7 +134,9 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
     let last = after;
     const deliver = (event: JobEvent) => {
       const id = eventId(event);
-      if (last && !isAfter(id, last)) return;
+      // The end ends the stream even for a client that claims to be past it (a Last-Event-ID
+      // beyond the job's position): nothing more can come.
+      if (last && !isAfter(id, last)) return event.type === 'end' ? void stream.end() : undefined;
       if (buffered() > DROP_CLIENT_BYTES) return stream.end();
       if (event.type === 'progress' && buffered() > SKIP_PROGRESS_BYTES) return;
       last = id;

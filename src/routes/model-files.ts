@@ -2,16 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { Parameters } from '../engine/softmax-regression.js';
+import type { EpochMetrics, Hyperparameters } from '../engine/train.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import { ModelFileError } from '../formats/model-file-error.js';
 import { modelDocumentSchema, modelFromDocument, type ModelDocument } from '../formats/model-document.js';
 import { modelFromNpz, modelToNpz } from '../formats/model-npz.js';
 import { modelToOnnx } from '../formats/onnx/model-onnx.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, tfjsWeights } from '../formats/tfjs-layers-model.js';
-import { passOverSplit } from '../evaluation/evaluation-pass.js';
-import { summarize } from '../evaluation/summary.js';
 import { endingOnItsTurn } from '../images/slice-queue.js';
 import { newId } from '../jobs/ids.js';
+import { weightsSha256 } from '../models/weights-digest.js';
 import {
   binaryFileSchema,
   exportQuerySchema,
@@ -61,7 +61,7 @@ export function documentModelUploads(paths: Record<string, any>): void {
   }
 }
 
-const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
+const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app, options) => {
   const find = (id: string) => {
     if (!app.models.get(id)) throw modelNotFound(id);
   };
@@ -135,17 +135,19 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Import a model: a model document (JSON) or an NPZ file of W and b. It is evaluated on the test set and served at once.',
       description:
         'JSON: the document GET /models/{id} gives (or `npm run train -- --out model.json` writes); only `weights` and `bias` ' +
-        'are used. NPZ: `np.savez(file, W=W, b=b)` with W 784×10 and b 10, float32 or float64, C order, little-endian, ' +
+        'are used. NPZ: `np.savez(file, W=W, b=b)` with W 784×10 and b 10, float32 or float64, little-endian, C or Fortran order, ' +
         `nothing else in it. At most ${MODEL_FILE_LIMIT} bytes. The model is the tenant's, private, and counts against MAX_MODELS ` +
-        "and the key's modelsKept like a trained one.",
+        "(per tenant) and the key's modelsKept like a trained one.",
       tags: ['models'],
       body: modelDocumentSchema,
       response: {
         201: modelSummarySchema,
         400: errorBodySchema,
+        409: errorBodySchema.describe('MODEL_PRUNED: imported, then removed at once by the retention policy (MAX_MODELS), as newer models arrived.'),
         413: errorBodySchema,
         415: errorBodySchema,
-        429: errorBodySchema,
+        422: errorBodySchema,
+        429: errorBodySchema.describe('TOO_MANY_EVALUATIONS: the import\'s evaluation on the test set cannot be queued now; retry later. QUOTA_EXCEEDED: the key\'s modelsKept.'),
         507: errorBodySchema,
       },
     },
@@ -175,6 +177,16 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
     } catch (error) {
       throw fileError(error);
     }
+    // A digest the document claims is checked against the weights it sent, whoever sent it.
+    const document = npz ? undefined : (request.body as ModelDocument);
+    if (document?.weightsSha256 !== undefined) {
+      const computed = await weightsSha256(params);
+      if (computed !== document.weightsSha256) {
+        throw new ApiError('WEIGHTS_DIGEST_MISMATCH',
+          `the document's weightsSha256 is not the SHA-256 of its weights (W then b, float32 little-endian): ${computed}`,
+          { claimed: document.weightsSha256, computed });
+      }
+    }
     // Refused before the evaluation's work while nothing can be written.
     const health = await app.store.health();
     if (!health.ok) throw new ApiError(health.code, `${health.message}; no model can be imported until the service can write again`);
@@ -182,26 +194,50 @@ const modelFileRoutes: FastifyPluginAsyncZod = async (app) => {
     // Refused before the evaluation's work when the tenant keeps its quota already (and again, atomically, as it is added).
     if (quotas && app.models.countOf(tenant) >= quotas.modelsKept) throw modelsKept(quotas.modelsKept, app.models.countOf(tenant));
     const id = newId('model');
-    const evaluation = summarize(await passOverSplit(params, app.dataset.test));
+    const createdAt = new Date().toISOString();
+    // An import's test accuracy, measured off the main thread (429 when the evaluations are busy);
+    // a tab's model keeps the tab's account of its training.
+    const fromBrowser = document?.source === 'browser';
+    const testAcc = fromBrowser ? undefined : (await app.evaluations.evaluate(params, 'test')).summary.accuracy;
     try {
-      await app.models.add({
-        id,
-        tenant,
-        source: 'imported',
-        jobId: null,
-        importedFrom: npz ? 'npz' : 'json',
-        dataset: 'fashion-mnist',
-        createdAt: new Date().toISOString(),
-        hyperparameters: null,
-        metrics: { testAcc: evaluation.accuracy },
-        classNames: [...CLASS_NAMES],
-      }, params, { refuseAt: quotas?.modelsKept });
+      // (The schema checked the shape of the tab's hyperparameters and metrics.)
+      await app.models.add(fromBrowser
+        ? {
+          id,
+          tenant,
+          source: 'browser',
+          jobId: null,
+          dataset: 'fashion-mnist',
+          createdAt,
+          hyperparameters: document.hyperparameters as Hyperparameters,
+          metrics: document.metrics as EpochMetrics,
+          classNames: [...CLASS_NAMES],
+        }
+        : {
+          id,
+          tenant,
+          source: 'imported',
+          jobId: null,
+          importedFrom: npz ? 'npz' : 'json',
+          dataset: 'fashion-mnist',
+          createdAt,
+          hyperparameters: null,
+          metrics: { testAcc: testAcc! },
+          classNames: [...CLASS_NAMES],
+        }, params, { refuseAt: quotas?.modelsKept });
     } catch (error) {
       if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the model was not imported`);
       if (error instanceof TenantFull) throw modelsKept(quotas!.modelsKept, error.count);
       throw error;
     }
-    return reply.code(201).header('location', `/models/${id}`).send(app.models.get(id)!);
+    // Concurrent imports (or jobs) may have made it the oldest beyond MAX_MODELS already: what was
+    // imported is then not served, and the answer says so rather than naming a model that is gone.
+    const kept = app.models.get(id);
+    if (!kept) {
+      throw new ApiError('MODEL_PRUNED', `the model was imported, then removed at once by the retention policy (MAX_MODELS=${options.maxModels}): ` +
+        'newer models arrived meanwhile');
+    }
+    return reply.code(201).header('location', `/models/${id}`).send(kept);
   });
 };
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { jobErrorCodes } from '../errors.js';
 import { DEFAULT_TENANT, tenantSchema } from './keys.js';
+import { weightsSha256Schema } from './models.js';
 import { baselineMetricsSchema, epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 export const jobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).meta({ id: 'JobStatus' });
@@ -21,6 +22,11 @@ const jobFields = {
   // (Defaults for jobs stored before tenants: they belong to the default tenant.)
   tenant: tenantSchema.default(DEFAULT_TENANT).describe('The tenant that owns the job (and its model).'),
   keyId: z.string().nullable().default(null).describe('The key that submitted it (API_TOKEN: the bootstrap key; null: an open service without a key).'),
+  // (Defaults to null so that jobs stored before it existed still load.)
+  weightsSha256: weightsSha256Schema
+    .nullable()
+    .default(null)
+    .describe('Once succeeded, the weightsSha256 of its model (as GET /models/{id} gives it): SHA-256 of W then b as float32 little-endian.'),
   worker: z.string().optional().describe('Redis mode: the WORKER_ID of the process training the job, while it runs.'),
   // (Defaults to null so that jobs stored before it existed still load.)
   baseline: baselineMetricsSchema

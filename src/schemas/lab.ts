@@ -12,14 +12,21 @@ export const encodeNonFinite = (value: number): z.infer<typeof nonFiniteNumberSc
 export const MAX_LAB_ROWS = 100;
 export const MAX_LAB_CLASSES = 1000;
 
+// The lab computes in float32, as the chapter's code does: a logit beyond its range (about
+// ±3.4e38) has no float32 value at all, so it is refused rather than turned into ±Infinity.
+const FLOAT32_MAX = 3.4028234663852886e38;
+const logitSchema = z.number().refine((value) => Number.isFinite(Math.fround(value)), {
+  error: (issue) => `${String(issue.input)} is beyond float32's range (±${FLOAT32_MAX.toPrecision(5)}): the lab computes in float32, as the chapter does`,
+});
+
 export const softmaxLabBodySchema = z
   .object({
     logits: z
-      .array(z.array(z.number()).min(2).max(MAX_LAB_CLASSES))
+      .array(z.array(logitSchema).min(2).max(MAX_LAB_CLASSES))
       .min(1)
       .max(MAX_LAB_ROWS)
-      .describe('Rows of logits, all of one width (2 to 1000 classes), e.g. [[50, 100, 1000]].'),
-    labels: z.array(z.number().int().min(0)).optional().describe('One true class per row, for the cross-entropy.'),
+      .describe('Rows of logits, all of one width (2 to 1000 classes), each a float32 value, e.g. [[50, 100, 1000]].'),
+    labels: z.array(z.number().int().min(0)).max(MAX_LAB_ROWS).optional().describe('One true class per row, for the cross-entropy.'),
   })
   .strict()
   .superRefine((body, context) => {

@@ -47,13 +47,32 @@ const importedModelSummarySchema = z
   })
   .meta({ id: 'ImportedModelSummary' });
 
+export const weightsSha256Schema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .describe('SHA-256 (hex) of W (784×10, row-major) then b (10), every value float32 little-endian: equal digests, equal models, bit for bit.');
+
+const browserModelSummarySchema = z
+  .object({
+    id,
+    source: z
+      .literal('browser')
+      .describe('Trained in a browser tab by /browser/trainer.js and uploaded with POST /models, which checked its weightsSha256 against the weights.'),
+    jobId: z.null(),
+    ...common,
+    hyperparameters: hyperparametersSchema,
+    metrics: epochMetricsSchema.describe('Metrics of the final epoch, as the tab measured them.'),
+  })
+  .meta({ id: 'BrowserModelSummary' });
+
 const parameterFields = {
   weights: z.array(z.number()).length(7840).describe('W, 784×10 row-major: weights[pixel * 10 + class].'),
   bias: z.array(z.number()).length(10),
+  weightsSha256: weightsSha256Schema,
 };
 
 export const modelSummarySchema = z
-  .discriminatedUnion('source', [trainedModelSummarySchema, importedModelSummarySchema])
+  .discriminatedUnion('source', [trainedModelSummarySchema, importedModelSummarySchema, browserModelSummarySchema])
   .meta({ id: 'ModelSummary' });
 
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
@@ -64,13 +83,14 @@ export const modelSchema = z
   .discriminatedUnion('source', [
     trainedModelSummarySchema.extend(parameterFields),
     importedModelSummarySchema.extend(parameterFields),
+    browserModelSummarySchema.extend(parameterFields),
   ])
   .meta({ id: 'Model' });
 
 export type Model = z.infer<typeof modelSchema>;
 
 // The summary schema of each source, for schemas built on them (the stored model).
-export const modelSummarySchemas = [trainedModelSummarySchema, importedModelSummarySchema] as const;
+export const modelSummarySchemas = [trainedModelSummarySchema, importedModelSummarySchema, browserModelSummarySchema] as const;
 
 export const modelParamsSchema = z.object({ id: z.string().min(1).max(100) });
 

@@ -21,7 +21,7 @@ describe('npm start', () => {
 
   beforeAll(async () => {
     checkout = await mkdtemp(path.join(os.tmpdir(), 'softmax-serve-start-'));
-    for (const entry of ['src', 'workers', 'scripts', 'public', 'tsconfig.json', 'package.json', 'package-lock.json']) {
+    for (const entry of ['src', 'workers', 'browser', 'scripts', 'public', 'tsconfig.json', 'package.json', 'package-lock.json']) {
       // The generated kernels come along (`npm test` made them): compiling them again would
       // only add 20 s of CPU, and their cache is keyed on their own source.
       await cp(path.join(repositoryRoot, entry), path.join(checkout, entry), { recursive: true });
@@ -86,6 +86,10 @@ describe('npm start', () => {
     const again = await start();
     await ready(again);
     expect(again.output.filter((line) => line.startsWith('build:'))).toEqual([]);
+    // The browser trainer was bundled by the build, not left to a dev dependency at run time.
+    const trainer = await fetch(`${again.base}/browser/trainer.js`);
+    expect(trainer.status).toBe(200);
+    expect(await trainer.text()).toContain('team-worker.js');
     expect(await stop(again)).toBe(0);
   }, 600_000);
 

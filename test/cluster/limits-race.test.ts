@@ -119,7 +119,11 @@ describe('admission limits across two replicas, 100 clients at once', () => {
     const listed = async (base: string) => (await request(`${base}/models?limit=100`, 'GET')).body.models.map((model: { id: string }) => model.id).sort();
     for (let round = 0; round < 2; round++) {
       const answers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => request(`${bases[i % 2]}/models`, 'POST', document)));
-      expect(answers.map((answer) => answer.status)).toEqual(new Array(CLIENTS).fill(201));
+      // Each import is evaluated on the test set first, four at a time a replica (429 beyond); one
+      // removed by the others' before it answered is 409. More than the limit got in: they raced.
+      const outcomes = answers.map((answer) => (answer.status === 201 ? '201' : `${answer.status} ${answer.body.error.code}`));
+      expect(outcomes.filter((outcome) => !['201', '409 MODEL_PRUNED', '429 TOO_MANY_EVALUATIONS'].includes(outcome))).toEqual([]);
+      expect(outcomes.filter((outcome) => outcome !== '429 TOO_MANY_EVALUATIONS').length).toBeGreaterThan(limit);
       const kept = await stored();
       expect(kept).toHaveLength(limit);
       // Each replica hears of every removal: both serve exactly what Redis keeps.

@@ -22,7 +22,10 @@ describe.concurrent('a process whose Redis never answers', () => {
     const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
     clearTimeout(stop);
     expect(code).toBe(1);
-    expect(stderr.trim().split('\n')).toEqual(['could not start: cannot reach Redis at REDIS_URL: Redis did not answer within 10.5 s']);
+    // (One JSON log line, as every line the service writes.)
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 60, msg: 'could not start: cannot reach Redis at REDIS_URL: Redis did not answer within 10.5 s' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(connectTimeoutMs);
   }, 70_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy } from '../../src/formats/npy.js';
+import { threadCpuMs } from '../robustness/turn-probe.js';
 
 // A .npy file with the given header dict, version and data bytes, laid out as numpy.lib.format does.
 function npy(dict: string, data: Uint8Array, version = 1): Buffer {
@@ -49,11 +50,46 @@ describe('.npy', () => {
     ['a structured dtype', npy("{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (1,), }", floats([1])), /structured array/],
     ['a pickled object array', npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", floats([1])), /object array \(pickled/],
     ['big-endian floats', npy("{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", floats([1], Float64Array)), /big-endian \(>f8\)/],
-    ['integers', npy("{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }", floats([1])), /dtype <i4; W and b must be float32/],
-    ['Fortran order', npy("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", floats([1])), /Fortran order/],
+    ['integers', npy("{'descr': '<i4', 'fortran_order': False, 'shape': (1,), }", floats([1])), /dtype <i4; a model's arrays are float32 or float64 \(<f4, <f8\), little-endian, in C or Fortran order$/],
+    ['an order that is neither', npy("{'descr': '<f4', 'fortran_order': 'F', 'shape': (1,), }", floats([1])), /fortran_order is 'F', not True or False/],
     ['a shape that is a list', npy("{'descr': '<f4', 'fortran_order': False, 'shape': [1], }", floats([1])), /shape that is not a tuple/],
     ['a shape of no sizes', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1 2), }", floats([1])), /not a tuple of sizes/],
   ])('refuses %s, saying why', (_name, bytes, why) => {
     expect(() => decodeNpy(bytes)).toThrow(why);
+  });
+
+  it('reads Fortran order (as np.save writes W.T) into C order', () => {
+    // [[1, 2, 3], [4, 5, 6]] in Fortran order: column by column.
+    const matrix = decodeNpy(npy("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", floats([1, 4, 2, 5, 3, 6], Float64Array)));
+    expect(matrix).toEqual({ dtype: 'float64', shape: [2, 3], values: Float64Array.of(1, 2, 3, 4, 5, 6) });
+    // [2, 2, 2]: element (i, j, k) at i + 2j + 4k in the file, at 4i + 2j + k in C order.
+    const cube = decodeNpy(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2), }", floats([0, 4, 2, 6, 1, 5, 3, 7])));
+    expect(cube.values).toEqual(Float32Array.of(0, 1, 2, 3, 4, 5, 6, 7));
+    expect(decodeNpy(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 1), }", floats([7, 8, 9]))).values).toEqual(Float32Array.of(7, 8, 9));
+  });
+
+  // A header is read by a scanner that only moves forward: no header, however it is built, costs
+  // more than a pass over its at most 4096 bytes. The first was a regular expression that
+  // backtracked: '{' and 2,000 spaces took it 2 s of CPU, 4,090 spaces 15 s.
+  const pathological: Array<[string, string]> = [
+    ['an opening brace and 4,090 spaces', '{' + ' '.repeat(4090)],
+    ['4,090 spaces and a closing brace', ' '.repeat(4090) + '}'],
+    ['a brace, spaces, a brace and more spaces', '{' + ' '.repeat(2000) + '}' + ' '.repeat(2000) + 'x'],
+    ['a key, then 4,000 spaces and no colon', "{'descr'" + ' '.repeat(4000)],
+    ['a string never closed', "{'descr': '" + '<'.repeat(4000)],
+    ['a tuple never closed', "{'shape': (" + '1, '.repeat(1300)],
+    ['a list never closed', "{'descr': [" + "('x', '<f4'), ".repeat(250)],
+    ['4,000 opening brackets', "{'descr': " + '['.repeat(4000)],
+    ['entries repeated with no commas', "{'descr': '<f4' ".repeat(250)],
+    ['commas and spaces alternating', '{' + ', '.repeat(2040)],
+    ['quotes alternating', '{' + `'"`.repeat(2040)],
+    ['words that almost say True', "{'fortran_order': " + 'Tru '.repeat(1000)],
+  ];
+  it.each(pathological)('refuses a header of %s in well under a millisecond a byte', (_name, header) => {
+    expect(header.length).toBeLessThanOrEqual(4096);
+    const bytes = npy(header, new Uint8Array(0));
+    const before = threadCpuMs();
+    expect(() => decodeNpy(bytes)).toThrow(/header/);
+    expect(threadCpuMs() - before).toBeLessThan(20);
   });
 });

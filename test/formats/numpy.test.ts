@@ -80,4 +80,69 @@ describe('NPZ models and NumPy', () => {
     expect(measured.labelMismatches).toBe(0);
     expect(measured.maxDifference).toBeLessThan(1e-5);
   }, 120_000);
+
+  // Issue 23: saving W.T was refused for its Fortran order, with advice that led to a C-order
+  // (10, 784) array, which was refused as transposed, with advice that led back to W.T. Both
+  // orders of the right shape are now read; each refusal names the layout accepted and the
+  // np.savez line that gives it from what was sent, and following that line is accepted.
+  describe('layouts: both shapes in both orders, and refusals whose advice works', () => {
+    let layouts: { path: string; remove: () => Promise<void> };
+    let reference: { weights: number[]; bias: number[] };
+    const post = async (file: string) => {
+      const response = await fetch(`${base}/models`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: await readFile(file) });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    const weightsOf = async (id: string) => {
+      const model = (await (await fetch(`${base}/models/${id}`)).json()) as { weights: number[]; bias: number[] };
+      return { weights: model.weights, bias: model.bias };
+    };
+    beforeAll(async () => {
+      layouts = await temporaryDirectory();
+      await run(DEBIAN_PYTHON, [script, 'layouts', layouts.path]);
+      const imported = await post(path.join(layouts.path, 'reference.npz'));
+      expect(imported.status).toBe(201);
+      reference = await weightsOf(imported.body.id);
+    });
+    afterAll(() => layouts.remove());
+
+    it.each(['c-784x10', 'f-784x10'])('%s: accepted, the same W as the reference', async (name) => {
+      const imported = await post(path.join(layouts.path, `${name}.npz`));
+      expect(imported.status).toBe(201);
+      expect(await weightsOf(imported.body.id)).toEqual(reference);
+    });
+
+    it.each([
+      ['c-10x784', /^W has shape \(10, 784\); .*: np\.savez\('model\.npz', W=W\.T, b=b\)$/, true],
+      ['f-10x784', /^W has shape \(10, 784\); .*: np\.savez\('model\.npz', W=W\.T, b=b\)$/, true],
+      ['big-endian', /^W is big-endian \(>f4\); .*: np\.savez\('model\.npz', W=W\.astype\('<f4'\), b=b\)$/, true],
+      ['object-array', /^W is an object array .*: np\.savez\('model\.npz', W=np\.asarray\(W, dtype=np\.float32\), b=b\)$/, true],
+      ['b-as-row', /^b has shape \(1, 10\); .*: np\.savez\('model\.npz', W=W, b=b\.reshape\(10\)\)$/, true],
+      ['b-as-column-f8', /^b has shape \(10, 1\); .*: np\.savez\('model\.npz', W=W, b=b\.reshape\(10\)\)$/, true],
+      ['flat-w', /^W has shape \(7840,\); .*: np\.savez\('model\.npz', W=W\.reshape\(784, 10\), b=b\)$/, true],
+      ['w-as-images', /^W has shape \(28, 28, 10\); .*: np\.savez\('model\.npz', W=W\.reshape\(784, 10\), b=b\)$/, true],
+      ['w-as-class-images', /^W has shape \(10, 28, 28\); .*: np\.savez\('model\.npz', W=W\.reshape\(10, 784\)\.T, b=b\)$/, true],
+      ['float16', /^W has dtype <f2; .*: np\.savez\('model\.npz', W=W\.astype\(np\.float32\), b=b\)$/, false],
+      ['int64-transposed', /^W has dtype <i8; .*: np\.savez\('model\.npz', W=W\.astype\(np\.float32\)\.T, b=b\)$/, false],
+    ])('%s: refused with the layout accepted and a line that fixes it, which NumPy runs and the service accepts', async (name, why, sameAsReference) => {
+      const sent = path.join(layouts.path, `${name}.npz`);
+      const refused = await post(sent);
+      expect(refused.status).toBe(400);
+      const message: string = refused.body.error.message;
+      expect(message).toMatch(why);
+      expect(message).toContain('float32 or float64 (<f4, <f8), little-endian, in C or Fortran order');
+      const line = message.slice(message.lastIndexOf("np.savez('model.npz'"));
+      const followed = await temporaryDirectory();
+      try {
+        const { stdout } = await run(DEBIAN_PYTHON, [script, 'follow', sent, line, followed.path], { maxBuffer: 1 << 22 });
+        const expected = JSON.parse(stdout) as { W: number[]; b: number[] };
+        const imported = await post(path.join(followed.path, 'model.npz'));
+        expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+        const model = await weightsOf(imported.body.id);
+        expect(model).toEqual({ weights: expected.W, bias: expected.b });
+        if (sameAsReference) expect(model).toEqual(reference);
+      } finally {
+        await followed.remove();
+      }
+    });
+  });
 });

@@ -3,6 +3,8 @@
   numpy_models.py predict MODEL.npz DATASET_DIR OUT.json   softmax(X @ W + b) on the 10,000 test images
   numpy_models.py train DATASET_DIR OUT.npz OUT.json        the chapter's SGD in NumPy, then its predictions
   numpy_models.py hostile OUT_DIR                           NPZ files a model import must refuse, one per flaw
+  numpy_models.py layouts OUT_DIR                           one W in both shapes and both orders, and other flawed layouts
+  numpy_models.py follow SENT.npz LINE DIR                  runs LINE (an np.savez line) in DIR with W and b loaded from SENT
 """
 import gzip
 import json
@@ -77,7 +79,6 @@ def hostile(directory):
     b = np.zeros(10, dtype=np.float32)
     files = {
         'big-endian': dict(W=W.astype('>f4'), b=b),
-        'fortran-order': dict(W=np.asfortranarray(W), b=b),
         'object-array': dict(W=W.astype(object), b=b),
         'int64': dict(W=(W * 1000).astype(np.int64), b=b),
         'float16': dict(W=W.astype(np.float16), b=b),
@@ -95,6 +96,46 @@ def hostile(directory):
     np.savez(os.path.join(directory, 'valid.npz'), W=W, b=b)
 
 
+def layouts(directory):
+    # W (784, 10) as a model has it; the reference file is W and b as they are.
+    rng = np.random.default_rng(5)
+    W = rng.normal(0, 0.01, size=(784, 10)).astype(np.float32)
+    b = rng.normal(0, 0.01, size=10).astype(np.float32)
+    files = {
+        'reference': dict(W=W, b=b),
+        # Both shapes in both orders: (784, 10) in Fortran order is what np.save writes for the
+        # transpose of a C-order (10, 784) array, W.T.
+        'c-784x10': dict(W=np.ascontiguousarray(W), b=b),
+        'f-784x10': dict(W=np.asfortranarray(W), b=b),
+        'c-10x784': dict(W=np.ascontiguousarray(W.T), b=b),
+        'f-10x784': dict(W=np.asfortranarray(W.T), b=b),
+        # Other layouts a refusal names a remedy for.
+        'big-endian': dict(W=W.astype('>f4'), b=b),
+        'float16': dict(W=W.astype(np.float16), b=b),
+        'int64-transposed': dict(W=(W.T * 1e6).astype(np.int64), b=b),
+        'object-array': dict(W=W.astype(object), b=b),
+        'b-as-row': dict(W=W, b=b.reshape(1, 10)),
+        'b-as-column-f8': dict(W=W, b=b.astype(np.float64).reshape(10, 1)),
+        'flat-w': dict(W=W.reshape(7840), b=b),
+        'w-as-images': dict(W=W.reshape(28, 28, 10), b=b),
+        'w-as-class-images': dict(W=np.ascontiguousarray(W.T).reshape(10, 28, 28), b=b),
+    }
+    for name, arrays in files.items():
+        np.savez(os.path.join(directory, name + '.npz'), **arrays)
+
+
+def follow(sent_path, line, directory):
+    # The refusal's advice, exactly as it reads, applied to the arrays that were sent.
+    assert line.startswith("np.savez('model.npz', "), line
+    sent = np.load(sent_path, allow_pickle=True)
+    W, b = sent['W'], sent['b']
+    os.chdir(directory)
+    exec(line, {'np': np, 'W': W, 'b': b})
+    saved = np.load('model.npz')
+    # What the service should now hold: the saved arrays in float32, W row-major.
+    print(json.dumps({'W': saved['W'].astype(np.float32).ravel(order='C').tolist(), 'b': saved['b'].astype(np.float32).ravel().tolist()}))
+
+
 if __name__ == '__main__':
     command, *arguments = sys.argv[1:]
-    {'predict': predict, 'train': train, 'hostile': hostile}[command](*arguments)
+    {'predict': predict, 'train': train, 'hostile': hostile, 'layouts': layouts, 'follow': follow}[command](*arguments)

@@ -87,3 +87,44 @@ describe('URLs the router cannot route', () => {
     expect(Object.keys(long.json())).toEqual(['error']);
   });
 });
+
+// Every error message is at most 1 KB of UTF-8, cut at a character and ending in "…", in the one
+// error handler and on /v2: an error that repeats part of the request (a path, a content type)
+// cannot grow with it.
+describe('error messages of bounded size', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await testApp();
+  });
+  afterAll(() => app.close());
+
+  const segments = (unit: string) => Array.from({ length: 300 }, () => unit.repeat(8)).join('/');
+  const bytes = (text: string) => Buffer.byteLength(text);
+
+  it.each([
+    ['an unknown path of 2,700 ASCII characters', `/${segments('a')}`],
+    ['an unknown path of 2,400 two-byte characters', `/${segments('é')}`],
+    ['an unknown path of 2,400 characters outside the BMP', `/${segments('𝒳')}`],
+  ])('404 ROUTE_NOT_FOUND for %s: a message of at most 1 KB ending in …', async (_name, path) => {
+    const error = expectTabled(await app.inject({ method: 'GET', url: encodeURI(path) }), 'ROUTE_NOT_FOUND');
+    expect(bytes(error.message)).toBeLessThanOrEqual(1024);
+    expect(bytes(error.message)).toBeGreaterThan(1000);
+    expect(error.message.endsWith('…')).toBe(true);
+    expect(error.message).not.toContain('\uFFFD'); // no character cut in half
+  });
+
+  it('/v2 answers an unknown path in { error } of at most 1 KB', async () => {
+    const response = await app.inject({ method: 'GET', url: `/v2/${segments('z')}` });
+    expect(response.statusCode).toBe(404);
+    const body = response.json();
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(bytes(body.error)).toBeLessThanOrEqual(1024);
+    expect(body.error.endsWith('…')).toBe(true);
+  });
+
+  it('a content type of 8 KB is not repeated whole', async () => {
+    const type = `application/${'x'.repeat(8000)}`;
+    const error = expectTabled(await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': type }, payload: '{}' }), 'UNSUPPORTED_MEDIA_TYPE');
+    expect(bytes(error.message)).toBeLessThanOrEqual(1024);
+  });
+});

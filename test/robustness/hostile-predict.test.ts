@@ -7,7 +7,7 @@ import { encodePng } from '../../src/images/decode-png.js';
 import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { chunk, iend, ihdr, pngFile } from '../images/png-builder.js';
 import { now, startProber } from './healthz-prober.js';
-import { api, isFinished, killAllStarted, pollJob, startServer, type ServerProcess } from './server-process.js';
+import { api, isFinished, killAllStarted, mainThreadCpuMs, pollJob, startServer, type ServerProcess } from './server-process.js';
 
 // The /predict requests that used to hold the event loop, and the largest valid ones: each alone
 // in-process (its answer and its cost), then ten of each at once against the real service on a
@@ -187,10 +187,12 @@ describe('each hostile or largest valid /predict request alone (app.inject)', ()
 });
 
 const COPIES = 10;
-// Wall time, so it measures the neighbours on a shared two-core machine too: 45 ms when the
-// machine is quiet, 100–430 ms while other test suites ran beside it (load 7–9). Before the fixes
-// /healthz waited 6–27 s behind the 98-byte PNG and 22.7 s behind the validation floods.
-const HEALTHZ_P99_MS = 250;
+// The server's main thread's CPU for the whole flood (sixty requests, twenty of them 1,000 images
+// each): 2.5–4.5 s measured, the most on a machine shared with other suites (load 10–18), which
+// slows every instruction. Before the fixes the 98-byte PNG alone held the loop for 6–27 s and the
+// validation floods 22.7 s. /healthz's wall-time latency is printed, not bounded: it measures the
+// neighbours on a shared two-core machine too (45 ms p99 quiet, 100–430 ms at load 7–9).
+const FLOOD_CPU_MS = 9_000;
 // One POST /predict on its own connection with node:http (lighter than fetch when sixty large
 // bodies leave at once): the status, the parsed answer, and the time from sending to the answer.
 function post(base: string, request: Hostile): Promise<{ request: Hostile; status: number; body: any; ms: number }> {
@@ -201,11 +203,18 @@ function post(base: string, request: Hostile): Promise<{ request: Hostile; statu
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ request, status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), ms: now() - sentAt }));
     });
-    // The server may answer a PNG body it refuses by its length before the body is sent, and
-    // close: an error after the answer has begun is not a failure.
+    // The server may answer a body it refuses by its length (a PNG, the 8 MB of keys) before the
+    // body is sent, and close (Fastify does, as the client may send more): an error after the
+    // answer has begun is not a failure, and for a 413 the close may come first (EPIPE while this
+    // client still writes; it did on the commit before issue 24 too). Such an answer has status 0;
+    // the 413 itself is checked without the race in hostile-requests.test.ts.
     let answered = false;
     outgoing.on('response', () => (answered = true));
-    outgoing.on('error', (error) => answered || reject(error));
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      if (answered) return;
+      if (request.status === 413 && (error.code === 'EPIPE' || error.code === 'ECONNRESET')) resolve({ request, status: 0, body: undefined, ms: now() - sentAt });
+      else reject(error);
+    });
     outgoing.end(request.body);
   });
 }
@@ -229,12 +238,14 @@ describe('ten of each at once, on a real port, while a separate client times /he
     await dataDir.remove();
   });
 
-  it(`answers every one, in the error shape or with 1000 predictions, and /healthz p99 stays under ${HEALTHZ_P99_MS} ms`, async () => {
+  it(`answers every one, in the error shape or with 1000 predictions, /healthz always answering, in under ${FLOOD_CPU_MS} ms of the server's main-thread CPU`, async () => {
     const prober = await startProber(`${server.base}/healthz`);
+    const cpuBefore = mainThreadCpuMs(server.child.pid!);
 
     const floodStart = now();
     const answers = await Promise.all(requests.flatMap((request) => Array.from({ length: COPIES }, () => post(server.base, request))));
     const floodEnd = now();
+    const floodCpuMs = mainThreadCpuMs(server.child.pid!) - cpuBefore;
     await new Promise((resolve) => setTimeout(resolve, 100));
     const samples = await prober.stop();
 
@@ -246,18 +257,20 @@ describe('ten of each at once, on a real port, while a separate client times /he
       const times = answers.filter((answer) => answer.request === request).map((answer) => answer.ms).sort((a, b) => a - b);
       console.log(`[hostile flood] ${request.kind} ×${times.length}: answered in ${times[0].toFixed(0)}–${times[times.length - 1].toFixed(0)} ms`);
     }
-    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms; /healthz during it: ` +
+    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms, ${floodCpuMs.toFixed(0)} ms of the server's main-thread CPU ` +
+      `(${answers.filter((answer) => answer.status === 0).length} closed before their 413 could be read); /healthz during it: ` +
       `${latencies.length} samples, p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
       `max ${latencies[latencies.length - 1].toFixed(1)} ms; before it: ${baseline.length} samples, p50 ${baseline[Math.floor(baseline.length / 2)].toFixed(1)} ms`);
 
     expect(answers).toHaveLength(requests.length * COPIES);
     const refused = answers.filter((answer) => answer.request.status !== 200);
     expect(refused).toHaveLength(5 * COPIES);
-    for (const { request, status, body, ms } of refused) {
+    const closedFirst = refused.filter((answer) => answer.status === 0);
+    for (const { request } of closedFirst) expect(request.status).toBe(413);
+    for (const { request, status, body } of refused.filter((answer) => answer.status !== 0)) {
       expect(status).toBe(request.status);
       expect(Object.keys(body)).toEqual(['error']);
       expect(body.error.code).toBe(request.code ?? 'INVALID_IMAGE');
-      expect(ms).toBeLessThan(5000);
     }
     const pngs = refused.filter((answer) => answer.request.type === 'image/png');
     expect(pngs).toHaveLength(3 * COPIES);
@@ -273,7 +286,7 @@ describe('ten of each at once, on a real port, while a separate client times /he
     expect(baseline.length).toBeGreaterThanOrEqual(20);
     expect(latencies.length).toBeGreaterThanOrEqual(100);
     expect(during.filter((sample) => sample.status !== 200)).toEqual([]);
-    expect(p99).toBeLessThan(HEALTHZ_P99_MS);
+    expect(floodCpuMs).toBeLessThan(FLOOD_CPU_MS);
 
     // And afterwards the service is ready and predicts.
     expect((await api(server.base, 'GET', '/readyz')).status).toBe(200);

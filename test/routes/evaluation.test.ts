@@ -1,23 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { sharedDataset, testApp, waitForJob } from '../helpers/app.js';
 import { expectError } from '../helpers/errors.js';
-
-// Counts the images the engine's real predictProbabilities classifies in this process (the
-// evaluation route's; training runs in worker threads and is not counted), to see how many
-// evaluations ran.
-const classified = vi.hoisted(() => ({ images: 0 }));
-vi.mock('../../src/engine/softmax-regression.js', async (importOriginal) => {
-  const engine = await importOriginal<typeof import('../../src/engine/softmax-regression.js')>();
-  return {
-    ...engine,
-    predictProbabilities: (...args: Parameters<typeof engine.predictProbabilities>) => {
-      classified.images += args[2];
-      return engine.predictProbabilities(...args);
-    },
-  };
-});
 
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
@@ -85,23 +70,23 @@ describe('GET /models/:id/evaluation', () => {
 
   it('computes once per model, concurrent first requests sharing one computation, then answers from the cache', async () => {
     const fresh = await trainOne(app, 23);
-    const { test } = await sharedDataset();
-    const before = classified.images;
+    const evaluations = () => app.evaluations.stats().completed;
+    const before = evaluations();
     const evaluate = () => app.inject({ method: 'GET', url: `/models/${fresh}/evaluation` });
     const concurrent = await Promise.all([evaluate(), evaluate(), evaluate(), evaluate()]);
     for (const response of concurrent) {
       expect(response.statusCode).toBe(200);
       expect(response.body).toBe(concurrent[0].body);
     }
-    // Four first requests at once, and the test set was classified once, not four times.
-    expect(classified.images - before).toBe(test.count);
+    // Four first requests at once, and the test set was evaluated once, not four times.
+    expect(evaluations() - before).toBe(1);
     const later = await evaluate();
     expect(later.body).toBe(concurrent[0].body);
-    expect(classified.images - before).toBe(test.count);
+    expect(evaluations() - before).toBe(1);
     // Another model is evaluated on its own.
     const other = await trainOne(app, 24);
     expect((await app.inject({ method: 'GET', url: `/models/${other}/evaluation` })).json().model).toBe(other);
-    expect(classified.images - before).toBe(2 * test.count);
+    expect(evaluations() - before).toBe(2);
   });
 
   it('answers 404 MODEL_NOT_FOUND for an unknown model, naming it', async () => {

@@ -240,6 +240,32 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     await waitForJob(app, job.id);
   });
 
+  // A Last-Event-ID past the job's position: nothing after it will come, and the end must still
+  // end the stream. It stayed open after the job succeeded, was cancelled or deleted, holding a
+  // watcher's place; the WebSocket closed.
+  it.each([
+    ['succeeds', async (id: string, blocker: string) => void (await cancel(blocker), await waitForJob(app, id))],
+    ['is cancelled, then deleted', async (id: string, blocker: string) => {
+      expect((await cancel(id)).statusCode).toBe(200);
+      expect((await app.inject({ method: 'DELETE', url: `/jobs/${id}` })).statusCode).toBe(204);
+      await cancel(blocker);
+    }],
+  ])('ends a stream resumed past the job\'s position when the job %s, and frees its place', async (_name, finish) => {
+    const blocker = await post({ epochs: 1000 });
+    const job = await post({ epochs: 1, seed: 11 });
+    const clients = [curl(`${base}/jobs/${job.id}/events`, '-H', 'Last-Event-ID: 99-0'), curl(`${base}/jobs/${job.id}/events?lastEventId=50-7`)];
+    for (const client of clients) await client.saw(`: events of job ${job.id}`);
+    await finish(job.id, blocker.id);
+    for (const client of clients) {
+      const { code, output } = await client.exited;
+      expect(code).toBe(0);
+      expect(parseEventStream(output)).toEqual([]);
+    }
+    // Both places (MAX_WATCHERS_PER_JOB is 2) are free again, and a finished job past its end gets 204.
+    const after = await fetch(`${base}/jobs/${job.id}/events`, { headers: { 'last-event-id': '99-0' } });
+    expect(after.status).toBe((await app.jobs.get(job.id)) ? 204 : 404);
+  }, 60_000);
+
   it('resumes after ?lastEventId on either transport: a WebSocket sends only what came after it, then closes', async () => {
     const job = await post({ epochs: 3, seed: 8 });
     await waitForJob(app, job.id);

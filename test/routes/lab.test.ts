@@ -57,4 +57,23 @@ describe('POST /lab/softmax', () => {
     expectError(await lab({ logits: [[1, 'x']] }), 400, 'VALIDATION_FAILED');
     expectError(await lab({ logits: [[1, 2]], extra: 1 }), 400, 'VALIDATION_FAILED');
   });
+
+  // JSON numbers beyond float32's range became ±Infinity in the float32 computation, stable.max
+  // with them, and the response could not be serialized: 500.
+  it.each([
+    [[[1e39, 0]], 'body.logits.0.0', '1e+39'],
+    [[[1e308, -1e308]], 'body.logits.0.0', '1e+308'],
+    [[[0, 1], [2, -3.5e38]], 'body.logits.1.1', '-3.5e+38'],
+  ])('refuses logits beyond float32 (%j) with 400 naming the value', async (logits, path, value) => {
+    const error = expectError(await lab({ logits }), 400, 'VALIDATION_FAILED');
+    expect(error.details[0]).toEqual({ path, message: `${value} is beyond float32's range (±3.4028e+38): the lab computes in float32, as the chapter does` });
+  });
+
+  it('takes the largest float32 values, whose differences overflow float32 on the way', async () => {
+    const response = await lab({ logits: [[3.4028234663852886e38, -3.4028234663852886e38]], labels: [1] });
+    expect(response.statusCode).toBe(200);
+    const [row] = response.json().rows;
+    expect(row.stable.max).toBe(3.4028234663852886e38);
+    expect(row.stable.softmax).toEqual([1, 0]);
+  });
 });

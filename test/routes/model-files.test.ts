@@ -123,17 +123,16 @@ describe('model files', () => {
 
     it.each([
       ['big-endian', /^W is big-endian \(>f4\)/],
-      ['fortran-order', /^W is in Fortran order/],
       ['object-array', /^W is an object array \(pickled Python objects/],
-      ['int64', /^W has dtype <i8; W and b must be float32 \(<f4\) or float64 \(<f8\)/],
+      ['int64', /^W has dtype <i8; a model's arrays are float32 or float64 \(<f4, <f8\), little-endian, in C or Fortran order; from yours: np\.savez\('model\.npz', W=W\.astype\(np\.float32\), b=b\)$/],
       ['float16', /^W has dtype <f2/],
       ['nan', /^W\[3, 7\] is NaN; every value must be a finite number/],
       ['infinity', /^b\[2\] is Infinity/],
       ['beyond-float32', /^W\[0, 0\] is 1e\+39, beyond float32's range/],
       ['extra-array', /^the NPZ file holds W, b, c; a model is W \(784×10\) and b \(10\) only/],
       ['missing-b', /^the NPZ file has no array b/],
-      ['transposed', /^W has shape \(10, 784\); expected \(784, 10\) \(W is transposed: save W\.T\)/],
-      ['b-as-row', /^b has shape \(1, 10\); expected \(10,\)/],
+      ['transposed', /^W has shape \(10, 784\); a model's W has shape \(784, 10\) \(784 pixels × 10 classes\), float32 or float64 .*; yours is its transpose: np\.savez\('model\.npz', W=W\.T, b=b\)$/],
+      ['b-as-row', /^b has shape \(1, 10\); a model's b has shape \(10,\) \(one per class\), .*: np\.savez\('model\.npz', W=W, b=b\.reshape\(10\)\)$/],
     ])('an NPZ NumPy wrote with %s', async (name, why) => {
       const response = await postModel(app, await readFile(path.join(hostile.path, `${name}.npz`)), 'application/octet-stream');
       expect(expectError(response, 400, 'INVALID_MODEL_FILE').message).toMatch(why);

@@ -61,6 +61,7 @@ export const routes: Record<string, Row | Row[]> = {
   'GET /': { scope: 'public', ok: 200, request: () => ({ method: 'GET', url: '/' }) },
   'GET /ui/*': { scope: 'public', ok: 200, request: () => ({ method: 'GET', url: '/ui/app.js' }) },
   'GET /ui/vendor/*': { scope: 'public', ok: 200, request: () => ({ method: 'GET', url: '/ui/vendor/uPlot.min.css' }) },
+  'GET /browser/*': { scope: 'public', ok: 200, request: () => ({ method: 'GET', url: '/browser/trainer.js' }) },
   'GET /openapi.yaml': { scope: 'predict', ok: 200, request: () => ({ method: 'GET', url: '/openapi.yaml' }) },
   'GET /openapi.json': { scope: 'predict', ok: 200, request: () => ({ method: 'GET', url: '/openapi.json' }) },
   'GET /metrics': { scope: 'admin', ok: 200, request: () => ({ method: 'GET', url: '/metrics' }) },
@@ -128,6 +129,7 @@ export const routes: Record<string, Row | Row[]> = {
 
   'GET /datasets/fashion-mnist/test': { scope: 'predict', ok: 200, request: () => ({ method: 'GET', url: '/datasets/fashion-mnist/test?limit=1' }) },
   'GET /datasets/fashion-mnist/test/{index}': { scope: 'predict', ok: 200, request: () => ({ method: 'GET', url: '/datasets/fashion-mnist/test/0' }) },
+  'GET /datasets/fashion-mnist/files/{file}': { scope: 'predict', ok: 200, request: () => ({ method: 'GET', url: '/datasets/fashion-mnist/files/t10k-labels-idx1-ubyte' }) },
   'POST /lab/softmax': { scope: 'predict', ok: 200, request: () => ({ method: 'POST', url: '/lab/softmax', payload: { logits: [[1, 2, 3]] } }) },
 
   'POST /keys': { scope: 'admin', ok: 201, request: () => ({ method: 'POST', url: '/keys', payload: { tenant: 'a', name: 'made in the matrix', scopes: ['predict'] } }) },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jsonShapeProblem } from '../../src/validation/json-shape.js';
 
-const limits = { keys: 1000, containers: 30_000 };
+const limits = { keys: 1000, containers: 30_000, strings: 3_000, values: 786_000 };
 const padding = ' '.repeat(16 * 1024); // smaller texts are not scanned
 const check = (text: string) => jsonShapeProblem(text + padding, limits);
 const image = Array.from({ length: 784 }, (_, i) => i % 256);
@@ -26,8 +26,8 @@ describe('jsonShapeProblem', () => {
 
   it('does not count what sits inside strings, escaped quotes included', () => {
     const tricky = ['a:b[c{d', 'quote \\" then [[[:::', 'backslashes \\\\', '\\\\\\"still inside [:', '\\u0022 [:'];
-    const text = JSON.stringify({ images: new Array(5000).fill(tricky.join('')) });
-    expect(JSON.parse(text).images).toHaveLength(5000);
+    const text = JSON.stringify({ images: new Array(2500).fill(tricky.join('').repeat(3)) });
+    expect(JSON.parse(text).images).toHaveLength(2500);
     expect(check(text)).toBeUndefined();
     // The same characters outside strings do count.
     expect(check(`[${new Array(30_001).fill('[]').join(',')}, "]]]]"]`)).toBe('more than 30000 arrays and objects');
@@ -36,5 +36,18 @@ describe('jsonShapeProblem', () => {
   it('leaves texts that are not JSON, and short texts, to JSON.parse', () => {
     expect(check(`{"unterminated: ${'[{:'.repeat(40_000)}`)).toBeUndefined();
     expect(jsonShapeProblem('['.repeat(5000), limits)).toBeUndefined();
+  });
+
+  // JSON.parse spent 50–100 ms on 4 MB of a million strings or two million numbers.
+  it('counts strings and values up to the limit, not one more, the biggest /predict bodies passing', () => {
+    expect(check(JSON.stringify({ images: new Array(1000).fill(new Array(784).fill(0)), topK: 3, model: 'm' }))).toBeUndefined();
+    expect(check(`[${new Array(786_000).fill('0').join(',')}]`)).toBeUndefined();
+    expect(check(`[${new Array(786_002).fill('0').join(',')}]`)).toBe('more than 786000 values');
+    expect(check(`[${new Array(2_000_000).fill('1').join(',')}]`)).toBe('more than 786000 values');
+    expect(check(`[${new Array(3_000).fill('"x"').join(',')}]`)).toBeUndefined();
+    expect(check(`[${new Array(3_001).fill('"x"').join(',')}]`)).toBe('more than 3000 strings');
+    expect(check(`[${new Array(1_000_000).fill('"x"').join(',')}]`)).toBe('more than 3000 strings');
+    // Commas inside strings are not values, nor quotes escaped inside them strings.
+    expect(check(JSON.stringify([','.repeat(2_000_000), '\\"'.repeat(10_000)]))).toBeUndefined();
   });
 });

@@ -55,8 +55,12 @@ export interface CommandArgs {
   nextN: number;
 }
 
-export function createControl(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+export const CONTROL_BYTES = CONTROL_WORDS * 4;
+
+// Shared, for a team with helpers. A browser page that is not cross-origin isolated has no
+// SharedArrayBuffer: a team of one (no helpers) runs on a plain buffer, the same commands.
+export function createControl(buffer: ArrayBufferLike = new SharedArrayBuffer(CONTROL_BYTES)): Int32Array {
+  return new Int32Array(buffer, 0, CONTROL_WORDS);
 }
 
 // Slot addresses by base, computed once (work() runs for every chunk on every thread).

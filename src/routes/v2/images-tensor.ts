@@ -1,5 +1,5 @@
 import { IMAGE_SIDE, IMAGE_SIZE } from '../../engine/softmax-regression.js';
-import { ApiError } from '../../errors.js';
+import { ApiError, describeValue } from '../../errors.js';
 import type { V2RequestInput } from '../../schemas/v2.js';
 
 // The one input of the model: images of 28×28 grey levels in 0..255 (as /predict takes them).
@@ -13,7 +13,7 @@ export interface ImagesTensor {
 }
 
 const invalid = (message: string) => new ApiError('VALIDATION_FAILED', message);
-const describe = (value: unknown) => (typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 20))}` : JSON.stringify(value) ?? String(value));
+const describe = (value: unknown) => (typeof value === 'string' ? `the string ${describeValue(value)}` : describeValue(value));
 
 // The request's `images` tensor → its pixels, or a 400 naming the tensor and what is wrong with
 // it: the datatype, the shape, the size of the data or of one of its nested arrays, or the first

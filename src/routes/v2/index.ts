@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { boundedText } from '../../errors.js';
 import { asApiError } from '../../plugins/error-handler.js';
 import healthRoutes from './health.js';
 import inferRoutes from './infer.js';
@@ -11,14 +12,14 @@ import metadataRoutes from './metadata.js';
 const inferenceProtocolRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number }> = async (app, options) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = asApiError(error, request);
-    if (known) return reply.code(known.statusCode).headers(known.headers).send({ error: known.message });
+    if (known) return reply.code(known.statusCode).headers(known.headers).send({ error: boundedText(known.message) });
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ error: 'internal error; it has been logged' });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({
-      error: `no route ${request.method} ${request.url.split('?')[0]}; the Open Inference Protocol's are GET /v2, /v2/health/live, ` +
-        '/v2/health/ready, /v2/models/{name}[/versions/{version}][/ready] and POST /v2/models/{name}[/versions/{version}]/infer',
+      error: boundedText(`no route ${request.method} ${request.url.split('?')[0]}; the Open Inference Protocol's are GET /v2, /v2/health/live, ` +
+        '/v2/health/ready, /v2/models/{name}[/versions/{version}][/ready] and POST /v2/models/{name}[/versions/{version}]/infer'),
     });
   });
   await app.register(healthRoutes);

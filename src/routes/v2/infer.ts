@@ -1,6 +1,6 @@
 import type { preParsingHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ApiError } from '../../errors.js';
+import { ApiError, describeValue } from '../../errors.js';
 import { endingOnItsTurn } from '../../images/slice-queue.js';
 import { predictImage, predictImages } from '../../models/prediction.js';
 import {
@@ -29,7 +29,7 @@ function minConfidenceParameter(parameters: V2InferenceRequest['parameters']): n
   const value = parameters?.minConfidence;
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
-    throw new ApiError('VALIDATION_FAILED', `parameters.minConfidence is ${JSON.stringify(value)}; it is a probability in (0, 1]`);
+    throw new ApiError('VALIDATION_FAILED', `parameters.minConfidence is ${describeValue(value)}; it is a probability in (0, 1]`);
   }
   return value;
 }

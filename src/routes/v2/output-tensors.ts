@@ -1,5 +1,5 @@
 import { CLASS_COUNT } from '../../engine/softmax-regression.js';
-import { ApiError } from '../../errors.js';
+import { ApiError, describeValue } from '../../errors.js';
 import type { Prediction } from '../../models/prediction.js';
 import type { V2RequestOutput, V2ResponseOutput } from '../../schemas/v2.js';
 
@@ -34,7 +34,7 @@ export function requestedOutputs(outputs: V2RequestOutput[] | undefined): Output
     if (classification === undefined) return { name };
     if (name !== 'probabilities') throw invalid(`output '${name}': classification applies to probabilities only`);
     if (typeof classification !== 'number' || !Number.isInteger(classification) || classification < 1 || classification > CLASS_COUNT) {
-      throw invalid(`output '${name}': classification is ${JSON.stringify(classification)}; it is a count of classes, 1 to ${CLASS_COUNT}`);
+      throw invalid(`output '${name}': classification is ${describeValue(classification)}; it is a count of classes, 1 to ${CLASS_COUNT}`);
     }
     return { name, classification };
   });
