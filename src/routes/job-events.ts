@@ -30,6 +30,7 @@ const description =
 export const jobEventsOpenApiPath = {
   '/jobs/{id}/events': {
     get: {
+      'x-scope': 'train',
       summary: 'WebSocket stream of a job: status, progress, epoch metrics, then end.',
       description,
       tags: ['jobs'],
@@ -155,6 +156,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
   app.route({
     method: 'GET',
     url: '/jobs/:id/events',
+    config: { scope: 'train', owner: 'job' },
     // Documented by jobEventsOpenApiPath (a WebSocket route has no place in the generated document).
     schema: { hide: true, params: jobParamsSchema, headers: headersSchema, querystring: querySchema },
     // Unknown jobs, a resume point that is not an id and one watcher too many are refused before

@@ -40,12 +40,12 @@ export async function runExample(example: DocExample, code: string, cwd: string,
   return run(process.execPath, ['example.mjs'], cwd, timeoutMs);
 }
 
-// JOB_ID, MODEL_ID and SWEEP_ID: the first id of that kind in the latest output that showed one.
-export const PLACEHOLDERS = { JOB_ID: 'job', MODEL_ID: 'model', SWEEP_ID: 'sweep' } as const;
+// JOB_ID, MODEL_ID, SWEEP_ID and KEY_ID: the first id of that kind in the latest output that showed one.
+export const PLACEHOLDERS = { JOB_ID: 'job', MODEL_ID: 'model', SWEEP_ID: 'sweep', KEY_ID: 'key' } as const;
 export type Placeholder = keyof typeof PLACEHOLDERS;
 
 export function substitutePlaceholders(code: string, values: Partial<Record<Placeholder, string>>): string {
-  return code.replace(/\b(JOB_ID|MODEL_ID|SWEEP_ID)\b/g, (name) => {
+  return code.replace(/\b(JOB_ID|MODEL_ID|SWEEP_ID|KEY_ID)\b/g, (name) => {
     const value = values[name as Placeholder];
     if (!value) throw new Error(`${name} is used before any output showed a ${PLACEHOLDERS[name as Placeholder]} id`);
     return value;
