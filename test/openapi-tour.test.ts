@@ -21,6 +21,8 @@ const notToured: Record<string, string> = {
   'POST /models 409': 'MODEL_PRUNED: an import removed by MAX_MODELS as it lands, a race (test/routes/model-imports-retention)',
 };
 type Response = Awaited<ReturnType<FastifyInstance['inject']>>;
+const TOKEN = 'openapi-tour-bootstrap-token';
+const TENANT = 'default';
 const QUEUE = 2;
 const WATCHERS = 2;
 const BODY_LIMIT = 100_000;
@@ -33,8 +35,8 @@ describe('every operation of openapi.yaml', () => {
 
   beforeAll(async () => {
     contract = await loadContract();
-    app = await testApp({ POOL_SIZE: 1, MAX_QUEUED_JOBS: QUEUE, MAX_WATCHERS_PER_JOB: WATCHERS, BODY_LIMIT_BYTES: BODY_LIMIT });
-    api = recorder(app, contract, seen);
+    app = await testApp({ API_TOKEN: TOKEN, POOL_SIZE: 1, MAX_QUEUED_JOBS: QUEUE, MAX_WATCHERS_PER_JOB: WATCHERS, BODY_LIMIT_BYTES: BODY_LIMIT });
+    api = recorder(app, contract, seen, { authorization: `Bearer ${TOKEN}` });
   });
   afterAll(() => app.close());
 
@@ -214,6 +216,32 @@ describe('every operation of openapi.yaml', () => {
     await expectStatus(204, json('DELETE', `/models/${fromNpz.id}`));
     await expectStatus(404, json('DELETE', `/models/${fromNpz.id}`));
     await expectStatus(200, json('GET', '/metrics'));
+
+    // Keys, tenants and the audit log: another tenant's key, which may train but not act for others.
+    await expectStatus(400, json('POST', '/keys', { tenant: 'b' }));
+    const other = (await expectStatus(201, json('POST', '/keys', { tenant: 'b', name: 'the tour', scopes: ['train'] }))).json();
+    const asOther = { authorization: `Bearer ${other.key}` };
+    await expectStatus(200, json('GET', '/keys?limit=1'));
+    await expectStatus(400, json('GET', '/keys?cursor=bm9wZQ'));
+    await expectStatus(200, api.request({ method: 'GET', url: '/keys/current', headers: asOther }));
+    await expectStatus(200, json('PATCH', `/models/${modelId}`, { visibility: 'public' }));
+    await expectStatus(400, json('PATCH', `/models/${modelId}`, { visibility: 'everyone' }));
+    await expectStatus(404, json('PATCH', '/models/model_missing', { visibility: 'public' }));
+    await expectStatus(403, api.request({ method: 'PATCH', url: `/models/${modelId}`, headers: asOther, payload: { visibility: 'private' } }));
+    await expectStatus(403, api.request({ method: 'DELETE', url: `/models/${modelId}`, headers: asOther }));
+    // Every operation that needs a key refuses, before it runs, a token it did not issue (401) and
+    // a key that is not an admin's acting for another tenant (403).
+    const secured = contract.operations.filter((operation) => operation.secured);
+    expect(secured.length).toBeGreaterThan(40);
+    for (const operation of secured) {
+      const url = operation.path.replace(/\{[^}]+\}/g, 'x1');
+      await expectStatus(401, api.request({ method: operation.method as 'GET', url, headers: { authorization: 'Bearer not-a-key' } }));
+      await expectStatus(403, api.request({ method: operation.method as 'GET', url: `${url}?tenant=${TENANT}`, headers: asOther }));
+    }
+    await expectStatus(204, json('DELETE', `/keys/${other.id}`));
+    await expectStatus(404, json('DELETE', `/keys/${other.id}`));
+    await expectStatus(200, json('GET', '/audit?limit=5'));
+    await expectStatus(400, json('GET', '/audit?limit=0'));
 
     // What the document promises that the tour did not see.
     const missing = contract.operations.flatMap((operation) =>

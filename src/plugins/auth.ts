@@ -144,8 +144,19 @@ const tenantParameter = {
   description: 'Admin keys only: act for this tenant (lists show its resources, new ones are its). Other keys get 403.',
 };
 
+// What every operation that needs a key may answer before it runs, in the shape of the
+// operation's other errors (the Open Inference Protocol's under /v2). An operation's own 403
+// (another tenant's public model) keeps its description.
+const refusals = (path: string, responses: Record<string, unknown> | undefined) => {
+  const content = { 'application/json': { schema: { $ref: `#/components/schemas/${path.startsWith('/v2') ? 'V2Error' : 'Error'}` } } };
+  return {
+    401: { description: 'UNAUTHORIZED: no key, or not one this service issued (a revoked key included).', content },
+    403: responses?.['403'] ?? { description: 'FORBIDDEN: the key lacks the scope, or is not an admin\'s and names ?tenant=.', content },
+  };
+};
+
 export function documentAccess(paths: Record<string, Record<string, any>>): Record<string, Record<string, any>> {
-  const withAccess = (operation: Record<string, any>) => {
+  const withAccess = (path: string, operation: Record<string, any>) => {
     const scope = operation['x-scope'] as RouteScope | undefined;
     if (scope === undefined) return operation;
     if (scope === 'public') return { ...operation, security: [] };
@@ -154,8 +165,9 @@ export function documentAccess(paths: Record<string, Record<string, any>>): Reco
       description: `${operation.description ? `${operation.description}\n\n` : ''}Scope: ${scope}.`,
       parameters: [...(operation.parameters ?? []), tenantParameter],
       security: [{ key: [] }],
+      responses: { ...operation.responses, ...refusals(path, operation.responses) },
     };
   };
   return Object.fromEntries(Object.entries(paths).map(([path, operations]) =>
-    [path, Object.fromEntries(Object.entries(operations).map(([method, operation]) => [method, withAccess(operation)]))]));
+    [path, Object.fromEntries(Object.entries(operations).map(([method, operation]) => [method, withAccess(path, operation)]))]));
 }

@@ -15,6 +15,7 @@ export interface Operation {
   method: string; // upper case
   path: string; // as the document writes it: /jobs/{id}
   key: string; // "GET /jobs/{id}"
+  secured: boolean; // a key is needed (its security, or the document's, names a scheme)
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 }
 
@@ -75,6 +76,7 @@ export async function loadContract(text?: string): Promise<Contract> {
       method: method.toUpperCase(),
       path,
       key: `${method.toUpperCase()} ${path}`,
+      secured: (item[method].security ?? document.security ?? []).length > 0,
       responses: item[method].responses ?? {},
     })));
   const matchers = operations

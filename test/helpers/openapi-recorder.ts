@@ -46,8 +46,9 @@ export function eventStreamMessages(body: string): EventStreamMessage[] {
   });
 }
 
-// (Recorders of several apps may share one `seen`.)
-export function recorder(app: FastifyInstance, contract: Contract, seen = new Map<string, Set<number>>()): Recorder {
+// (Recorders of several apps may share one `seen`; `headers` go with every request, a request's own
+// headers win.)
+export function recorder(app: FastifyInstance, contract: Contract, seen = new Map<string, Set<number>>(), headers: Record<string, string> = {}): Recorder {
   const record = (operation: Operation, status: number) => {
     if (!seen.has(operation.key)) seen.set(operation.key, new Set());
     seen.get(operation.key)!.add(status);
@@ -68,14 +69,14 @@ export function recorder(app: FastifyInstance, contract: Contract, seen = new Ma
   const request = async (options: InjectOptions & { url: string }) => {
     const method = String(options.method ?? 'GET').toUpperCase();
     const operation = operationOf(method, options.url);
-    const response = await app.inject(options);
+    const response = await app.inject({ ...options, headers: { ...headers, ...(options.headers as Record<string, string> | undefined) } });
     fail(contract.problems(operation, { statusCode: response.statusCode, headers: response.headers, body: response.rawPayload }));
     record(operation, response.statusCode);
     return response;
   };
 
-  const eventStream = async (url: string, headers: Record<string, string> = {}) => {
-    const response = await request({ method: 'GET', url, headers: { accept: 'text/event-stream', ...headers } });
+  const eventStream = async (url: string, extra: Record<string, string> = {}) => {
+    const response = await request({ method: 'GET', url, headers: { accept: 'text/event-stream', ...extra } });
     const messages = response.statusCode === 200 ? eventStreamMessages(response.body) : [];
     checkMessages(operationOf('GET', url), messages.map((message) => message.data));
     return { response, messages };
@@ -88,7 +89,7 @@ export function recorder(app: FastifyInstance, contract: Contract, seen = new Ma
     const messages: unknown[] = [];
     const waiting: Array<{ wanted: (message: unknown) => boolean; resolve: (message: unknown) => void }> = [];
     let socketClosed: Promise<unknown[]> | undefined;
-    const opened = app.injectWS(url, {}, {
+    const opened = app.injectWS(url, { headers }, {
       onInit: (socket) => {
         socketClosed = once(socket, 'close');
         socket.on('message', (data) => {
