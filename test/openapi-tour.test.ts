@@ -229,14 +229,15 @@ describe('every operation of openapi.yaml', () => {
     await expectStatus(404, json('PATCH', '/models/model_missing', { visibility: 'public' }));
     await expectStatus(403, api.request({ method: 'PATCH', url: `/models/${modelId}`, headers: asOther, payload: { visibility: 'private' } }));
     await expectStatus(403, api.request({ method: 'DELETE', url: `/models/${modelId}`, headers: asOther }));
-    // Every operation that needs a key refuses, before it runs, a token it did not issue (401) and
-    // a key that is not an admin's acting for another tenant (403).
+    // Every operation that needs a key refuses, before it runs, a token it did not issue (401), a
+    // key that is not an admin's acting for another tenant (403), and a tenant that is no name (400).
     const secured = contract.operations.filter((operation) => operation.secured);
     expect(secured.length).toBeGreaterThan(40);
     for (const operation of secured) {
       const url = operation.path.replace(/\{[^}]+\}/g, 'x1');
       await expectStatus(401, api.request({ method: operation.method as 'GET', url, headers: { authorization: 'Bearer not-a-key' } }));
       await expectStatus(403, api.request({ method: operation.method as 'GET', url: `${url}?tenant=${TENANT}`, headers: asOther }));
+      await expectStatus(400, api.request({ method: operation.method as 'GET', url: `${url}?tenant=No%20Name` }));
     }
     await expectStatus(204, json('DELETE', `/keys/${other.id}`));
     await expectStatus(404, json('DELETE', `/keys/${other.id}`));

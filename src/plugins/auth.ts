@@ -150,6 +150,7 @@ const tenantParameter = {
 const refusals = (path: string, responses: Record<string, unknown> | undefined) => {
   const content = { 'application/json': { schema: { $ref: `#/components/schemas/${path.startsWith('/v2') ? 'V2Error' : 'Error'}` } } };
   return {
+    400: responses?.['400'] ?? { description: 'VALIDATION_FAILED: ?tenant= is not a tenant\'s name.', content },
     401: { description: 'UNAUTHORIZED: no key, or not one this service issued (a revoked key included).', content },
     403: responses?.['403'] ?? { description: 'FORBIDDEN: the key lacks the scope, or is not an admin\'s and names ?tenant=.', content },
   };
