@@ -42,6 +42,15 @@ describe('the OpenAPI contract', () => {
     expect(found.join('\n')).toMatch(expected);
   });
 
+  it('checks a request body the service took against the document\'s', () => {
+    const createJob = contract.operations.find((operation) => operation.key === 'POST /jobs')!;
+    expect(contract.requestProblems(createJob, { epochs: 1, lr: 0.1 })).toEqual([]);
+    expect(contract.requestProblems(createJob, { epochs: 'one' }).join('\n')).toMatch(/epochs must be integer/);
+    expect(contract.requestProblems(createJob, { epochs: 1, learningRate: 0.1 }).join('\n')).toMatch(/additional properties/);
+    const health = contract.operations.find((operation) => operation.key === 'GET /healthz')!;
+    expect(contract.requestProblems(health, {})).toEqual(['GET /healthz: the document takes no JSON body']);
+  });
+
   it('names the operation a request reaches, a literal path before a template', () => {
     expect(contract.operationOf('GET', '/jobs/job_1?include=metrics')?.key).toBe('GET /jobs/{id}');
     expect(contract.operationOf('GET', '/datasets/fashion-mnist/test?limit=2')?.key).toBe('GET /datasets/fashion-mnist/test');

@@ -33,6 +33,8 @@ export interface Contract {
   operationOf(method: string, url: string): Operation | undefined;
   // What the document does not allow in this answer to that operation (empty when it conforms).
   problems(operation: Operation, answer: Answer): string[];
+  // What a JSON request body the service accepted does not satisfy of the document's request body.
+  requestProblems(operation: Operation, body: unknown): string[];
   // What a value does not satisfy of the document's schema at `pointer` (e.g. #/components/schemas/JobEvent).
   schemaProblems(pointer: string, value: unknown): string[];
 }
@@ -121,5 +123,12 @@ export async function loadContract(text?: string): Promise<Contract> {
     return schemaProblems(pointer, value).map((problem) => `${operation.key} ${status} ${type}: ${problem}`);
   };
 
-  return { document, operations, operationOf, problems, schemaProblems };
+  const requestProblems = (operation: Operation, body: unknown): string[] => {
+    const item = document.paths[operation.path][operation.method.toLowerCase()];
+    if (!item.requestBody?.content?.['application/json']?.schema) return [`${operation.key}: the document takes no JSON body`];
+    const pointer = `#/paths/${escapePointer(operation.path)}/${operation.method.toLowerCase()}/requestBody/content/application~1json/schema`;
+    return schemaProblems(pointer, body).map((problem) => `${operation.key} request body: ${problem}`);
+  };
+
+  return { document, operations, operationOf, problems, requestProblems, schemaProblems };
 }

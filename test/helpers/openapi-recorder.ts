@@ -71,6 +71,10 @@ export function recorder(app: FastifyInstance, contract: Contract, seen = new Ma
     const operation = operationOf(method, options.url);
     const response = await app.inject({ ...options, headers: { ...headers, ...(options.headers as Record<string, string> | undefined) } });
     fail(contract.problems(operation, { statusCode: response.statusCode, headers: response.headers, body: response.rawPayload }));
+    // A JSON body the service took must be one the document takes too.
+    const { payload } = options;
+    const json = payload !== undefined && typeof payload === 'object' && !Buffer.isBuffer(payload) && !('pipe' in payload);
+    if (json && response.statusCode < 300) fail(contract.requestProblems(operation, payload));
     record(operation, response.statusCode);
     return response;
   };
