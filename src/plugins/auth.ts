@@ -145,14 +145,15 @@ const tenantParameter = {
 };
 
 // What every operation that needs a key may answer before it runs, in the shape of the
-// operation's other errors (the Open Inference Protocol's under /v2). An operation's own 403
-// (another tenant's public model) keeps its description.
+// operation's other errors (the Open Inference Protocol's under /v2). An operation's own 400, 403
+// (another tenant's public model) or 429 keeps its description.
 const refusals = (path: string, responses: Record<string, unknown> | undefined) => {
   const content = { 'application/json': { schema: { $ref: `#/components/schemas/${path.startsWith('/v2') ? 'V2Error' : 'Error'}` } } };
   return {
     400: responses?.['400'] ?? { description: 'VALIDATION_FAILED: ?tenant= is not a tenant\'s name.', content },
     401: { description: 'UNAUTHORIZED: no key, or not one this service issued (a revoked key included).', content },
     403: responses?.['403'] ?? { description: 'FORBIDDEN: the key lacks the scope, or is not an admin\'s and names ?tenant=.', content },
+    429: responses?.['429'] ?? { description: 'QUOTA_EXCEEDED: the key\'s requestsPerMinute are used up (Retry-After).', content },
   };
 };
 
