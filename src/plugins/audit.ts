@@ -1,7 +1,8 @@
-// What the audit log records, decided in one place once a request has been answered: every change
+// What the audit log records, decided in one place as a request's answer is sent: every change
 // made on an admin route (keys created and revoked), every deletion and visibility change by anyone,
 // and every change an admin makes for another tenant (?tenant=, or to another tenant's resource).
-// A refused request changed nothing and is not recorded.
+// A refused request changed nothing and is not recorded. The entry is kept before the answer
+// leaves (onSend, awaited), so a client that reads GET /audit after its change finds it there.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -17,14 +18,13 @@ function targetOf(request: FastifyRequest, reply: FastifyReply): string | null {
 }
 
 export default fp(async function audit(app: FastifyInstance) {
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     const { access } = request;
-    done();
-    if (!access || READS.has(request.method) || reply.statusCode >= 400) return;
+    if (!access || READS.has(request.method) || reply.statusCode >= 400) return payload;
     const tenant = request.resourceTenant ?? access.tenant;
     const forAnother = tenant !== access.keyTenant;
-    if (request.routeOptions.config?.scope !== 'admin' && !ALWAYS.has(request.method) && !forAnother) return;
-    void app.audit.record({
+    if (request.routeOptions.config?.scope !== 'admin' && !ALWAYS.has(request.method) && !forAnother) return payload;
+    await app.audit.record({
       keyId: access.keyId,
       keyTenant: access.keyTenant,
       tenant,
@@ -32,5 +32,6 @@ export default fp(async function audit(app: FastifyInstance) {
       target: targetOf(request, reply),
       status: reply.statusCode,
     });
+    return payload;
   });
 });
