@@ -14,6 +14,7 @@ import { loggerOptions } from './logging/logger-options.js';
 import { requestId } from './logging/request-id.js';
 import auth from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
+import lingeringClose from './plugins/lingering-close.js';
 import metrics from './plugins/metrics.js';
 import services, { servicesOptions, startupTimeoutMs } from './plugins/services.js';
 import healthRoutes from './routes/health.js';
@@ -130,6 +131,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
 
   await app.register(errorHandler);
+  await app.register(lingeringClose, { requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
   await app.register(auth, { token: config.API_TOKEN });
   await app.register(metrics);
   // What the API's route groups need: their document (/openapi.yaml) and WebSockets (the event streams).
