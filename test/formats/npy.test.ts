@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy } from '../../src/formats/npy.js';
-import { threadCpuMs } from '../robustness/turn-probe.js';
+import { threadCpuMs } from '../helpers/cpu.js';
 
 // A .npy file with the given header dict, version and data bytes, laid out as numpy.lib.format does.
 function npy(dict: string, data: Uint8Array, version = 1): Buffer {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/images/decode-image.js';
 import { encodePng } from '../../src/images/decode-png.js';
-import { threadCpuMs } from '../robustness/turn-probe.js';
+import { threadCpuMs } from '../helpers/cpu.js';
 
 const png = encodePng(Array.from({ length: 784 }, (_, i) => i % 256));
 

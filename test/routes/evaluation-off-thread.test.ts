@@ -9,7 +9,7 @@ import { replica, freshPrefix } from '../cluster/cluster-helpers.js';
 import { testApp } from '../helpers/app.js';
 import { expectError } from '../helpers/errors.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { threadCpuMs } from '../robustness/turn-probe.js';
+import { threadCpuMs } from '../helpers/cpu.js';
 
 // The budget of one request's main-thread CPU (README, "Budgets"); the evaluation itself is 0.6 s.
 // Judged on the median of a few requests, each also under ONE_REQUEST_CPU_MS: in the shared test

@@ -11,7 +11,7 @@ import { softmaxLabBodySchema } from '../../src/schemas/lab.js';
 import { sweepRequestSchema } from '../../src/schemas/sweeps.js';
 import { ISSUES_COUNTED } from '../../src/errors.js';
 import { findIssues } from '../../src/validation/bounded-issues.js';
-import { threadCpuMs } from '../robustness/turn-probe.js';
+import { threadCpuMs } from '../helpers/cpu.js';
 
 const predictBody = predictBodySchema(4);
 const zodIssues = (schema: z.ZodType, value: unknown) =>
