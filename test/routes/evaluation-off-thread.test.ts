@@ -20,7 +20,7 @@ const ONE_REQUEST_CPU_MS = 200;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 // Each judged against the machine's measured slowdown (test/helpers/cpu.ts).
 function expectWithinBudget(costs: number[]): void {
-  expect(costs.length).toBeGreaterThanOrEqual(3);
+  expect(costs.length).toBeGreaterThanOrEqual(2);
   expect(overBound(median(costs), REQUEST_CPU_MS)).toBeUndefined();
   expect(overBound(Math.max(...costs), ONE_REQUEST_CPU_MS)).toBeUndefined();
 }
