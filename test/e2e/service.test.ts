@@ -125,13 +125,12 @@ describe('the service on a real port', () => {
     }
     const job = async (id: string) => (await (await fetch(`${base}/jobs/${id}`)).json()) as { status: string; epochsDone: number };
     const jobs = async () => Promise.all(ids.map(job));
-    // Both are training once each has finished an epoch (the worker's first batches compile).
     let started = await jobs();
-    for (const deadline = Date.now() + 60_000; !started.every((one) => one.status === 'running' && one.epochsDone >= 1); started = await jobs()) {
-      if (Date.now() > deadline) throw new Error(`the jobs did not start training: ${JSON.stringify(started)}`);
+    for (const deadline = Date.now() + 60_000; !started.every((one) => one.status === 'running'); started = await jobs()) {
+      if (Date.now() > deadline) throw new Error(`the jobs did not start: ${JSON.stringify(started)}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // Requests while each job finishes at least one more epoch (on its worker thread).
+    // Requests while each job finishes at least one epoch (on its worker thread).
     const probe = startTurnProbe();
     let requests = 0;
     let now = started;
@@ -147,5 +146,5 @@ describe('the service on a real port', () => {
     // An epoch on this thread would hold it for hundreds of ms of CPU; a request is about 1 ms.
     expect(overBound(longestTurnMs, 50)).toBeUndefined();
     for (const id of ids) await fetch(`${base}/jobs/${id}/cancel`, { method: 'POST' });
-  });
+  }, 180_000);
 });
