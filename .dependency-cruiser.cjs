@@ -7,7 +7,7 @@ const layers = [
   ['the engine', '^src/engine/'],
   ['the floor', '^src/(errors|config|version|retention)[.]ts$'],
   ['the building blocks', '^src/(protocol[.]ts$|logging/|validation/|data/|schemas/|formats/|images/|evaluation/|lab/|store/|types/)'],
-  ['the services both modes share', '^src/(runtime|models|jobs|sweeps|admission)/'],
+  ['the services both modes share', '^src/(runtime|models|jobs|sweeps|admission|tenants)/'],
   ['the ports', '^src/ports[.]ts$'],
   ['the adapters', '^src/adapters/'],
   ['the HTTP layer', '^src/(plugins|routes)/'],

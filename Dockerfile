@@ -28,7 +28,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY public ./public
-# Configuration only through the environment (README: Configuration). Shutdown stays
+# Configuration only through the environment (docs/operations.md: Configuration). Shutdown stays
 # inside `docker stop`'s 10 s: running jobs checkpoint and resume on the next start.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

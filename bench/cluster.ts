@@ -156,6 +156,7 @@ export async function clusterBench(dataset: Dataset, options: { quick: boolean; 
     const results = {
       date: new Date().toISOString(),
       machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+      loadAverage: os.loadavg(),
       tenEpochJob: { embeddedMedianSeconds: embeddedMs / 1000, redisMedianSeconds: clusterMs / 1000, ratio: clusterMs / embeddedMs,
         embeddedRuns: embeddedJobs.map((job) => job.ms / 1000), redisRuns: tenEpochJobs.map((job) => job.ms / 1000) },
       epochMessageLatencyMs: { messages: latencies.length, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies) },

@@ -16,7 +16,8 @@ import { median, summarize } from './stats.js';
 const { values: args, fail } = parseCommandLine({
   invocation: 'npm run bench --',
   summary: 'Times this engine against NumPy, TensorFlow.js and its own TypeScript reference on the same data and\n' +
-    'hyperparameters in one run, then whole jobs through the HTTP API, npm run train, and /predict throughput.\n' +
+    'hyperparameters in one run, then whole jobs through the HTTP API, npm run train, /predict throughput, and how\n' +
+    'long npm start takes to a ready service.\n' +
     'Writes bench/results/latest.json.',
   options: {
     quick: { type: 'boolean', description: 'one repeat instead of three, shorter /predict rounds' },
@@ -27,11 +28,22 @@ const { values: args, fail } = parseCommandLine({
       description: 'only the Redis-mode rows (bench/cluster.ts: redis-server, two API replicas and two workers),\n' +
         'into bench/results/cluster.json',
     },
+    'start-only': {
+      type: 'boolean',
+      description: 'only the start times of npm start (bench/start.ts: after npm ci, after a change, unchanged),\n' +
+        'written into the results file beside what it holds',
+    },
     out: { type: 'string', value: 'FILE', description: 'where to write the results (default: bench/results/latest.json, or cluster.json)' },
     'skip-browser': { type: 'boolean', description: 'leave out the browser trainer in headless Chromium (bench/browser.ts)' },
   },
 });
 if (args.cluster && (args['skip-tfjs'] || args['skip-numpy'])) fail('--cluster times Redis mode only; --skip-tfjs and --skip-numpy do not apply to it');
+if (args['start-only'] && (args.cluster || args.quick || args['skip-tfjs'] || args['skip-numpy'])) fail('--start-only times npm start only; no other option but --out applies to it');
+if (args['start-only']) {
+  const { startOnly } = await import('./start-only.js');
+  await startOnly(args.out ?? path.join('bench', 'results', 'latest.json'));
+  process.exit(0);
+}
 // The service's modules load once the arguments are known good: --help and a typo answer at once.
 const [{ default: pino }, { createLocalRuntime }, { clusterBench }, { predictThroughput, startApp, timeJob }, { tabBench }] = await Promise.all([
   import('pino'),
@@ -46,6 +58,8 @@ const hyperparameters = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, se
 const repeats = args.quick ? 1 : 3;
 
 const cores = os.availableParallelism();
+// The docs quote it beside the figures: on a shared machine the load says how to read them.
+const loadAtStart = os.loadavg();
 const dataset = await loadFashionMnist();
 if (args.cluster) {
   await clusterBench(dataset, { quick: args.quick, out: args.out ?? path.join('bench', 'results', 'cluster.json') });
@@ -85,7 +99,7 @@ const runEngine = (name: string, threads: number, trainOnce: () => EpochMetrics[
 // team), one runtime per thread count, each trained through start() like a job. NumPy (with
 // OpenBLAS or whatever BLAS it has, its default threads and one) trains the same algorithm on
 // the same files in a child process. The four alternate repeat by repeat, so that the ratio
-// the README quotes is measured in the same minutes on a machine whose load keeps changing.
+// docs/performance.md quotes is measured in the same minutes on a machine whose load keeps changing.
 const numpy = args['skip-numpy'] ? false : await numpyAvailable();
 if (!numpy && !args['skip-numpy']) console.log('  (no NumPy rows: python3 with NumPy not found; Debian: apt-get install python3-numpy)');
 const runtimes = await Promise.all([cores, 1].map(async (threads) => {
@@ -239,14 +253,20 @@ for (const images of [1, 100]) {
 await app.close();
 await rm(dataDir, { recursive: true, force: true });
 
+console.log('\nnpm start to /readyz 200, on a copy of this checkout');
+const { measureStartTimes } = await import('./start.js');
+const startup = await measureStartTimes();
+
 const results = {
   date: new Date().toISOString(),
   machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+  loadAverage: { atStart: loadAtStart, atEnd: os.loadavg() },
   hyperparameters,
   engines: rows,
   httpJob: { epochs: 10, medianSeconds: jobMs / 1000, medianEpochSeconds: apiEpoch, runs: jobs.map(({ metrics: _, ...job }) => job) },
   cli: { medianEpochSeconds: cliEpoch, ratioToApiJob: cliEpoch / apiEpoch, metricsIdenticalToApi: sameBits },
   predict,
+  startup,
 };
 await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nresults written to ${args.out}`);

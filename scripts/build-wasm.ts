@@ -36,6 +36,7 @@ if (!values.force && current?.startsWith(header)) {
 }
 
 // Loading the compiler (binaryen) alone takes seconds: only when it has work to do.
+const started = performance.now();
 const { default: asc } = await import('assemblyscript/asc');
 let binary: Uint8Array | undefined;
 const { error, stderr } = await asc.main([source, ...flags, '--outFile', 'kernels.wasm'], {
@@ -52,4 +53,5 @@ const contents = `${header}export const kernelsWasmBase64 =\n  '${Buffer.from(bi
 const staging = `${target}.${process.pid}.tmp`;
 await writeFile(staging, contents);
 await rename(staging, target);
-console.log(`build:wasm: ${source} → ${target} (${binary.length} bytes of WebAssembly)`);
+// The time is read by bench/start.ts (the first start after npm ci).
+console.log(`build:wasm: ${source} → ${target} (${binary.length} bytes of WebAssembly) in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -33,10 +33,14 @@ if [ "$(engine)" = docker ]; then
   exit 0
 fi
 
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
-  log "installing podman, runc and debootstrap"
+# netavark, podman's network backend, sets up a container's bridge with iptables, which neither
+# it nor podman depends on in Debian: without it every RUN of a build fails with "netavark: No
+# such file or directory".
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null \
+  || ! command -v iptables >/dev/null; then
+  log "installing podman, runc, debootstrap and iptables"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap uidmap \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap uidmap iptables \
     netavark aardvark-dns slirp4netns fuse-overlayfs ca-certificates >/dev/null
 fi
 

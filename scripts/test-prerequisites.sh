@@ -11,7 +11,7 @@ case "${1:-}" in
     echo "usage: bash scripts/test-prerequisites.sh"
     echo
     echo "Installs (apt-get, as root) the Debian packages npm test needs and the machine lacks:"
-    echo "redis-server, chromium, python3-numpy, python3-onnx, dataset-fashion-mnist, curl."
+    echo "redis-server, chromium, python3-numpy, python3-onnx, dataset-fashion-mnist, curl, jq."
     exit 0 ;;
   "") ;;
   *) echo "test-prerequisites: unknown argument '$1'; see --help" >&2; exit 2 ;;
@@ -21,6 +21,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v curl >/dev/null || missing+=(curl)
+# docs/tenants.md's class example, run as written, uses jq.
+command -v jq >/dev/null || missing+=(jq)
 # The format tests run NumPy and ONNX's checker in Debian's own Python (test/helpers/python.ts).
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || missing+=(python3-onnx)

@@ -12,10 +12,13 @@ import { validationFailed } from './errors.js';
 import type { Dataset } from './data/fashion-mnist.js';
 import { loggerOptions } from './logging/logger-options.js';
 import { requestId } from './logging/request-id.js';
-import auth from './plugins/auth.js';
+import audit from './plugins/audit.js';
+import auth, { documentAccess, securitySchemes } from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import lingeringClose from './plugins/lingering-close.js';
 import metrics from './plugins/metrics.js';
+import ownership from './plugins/ownership.js';
+import requestQuota from './plugins/request-quota.js';
 import services, { servicesOptions, startupTimeoutMs } from './plugins/services.js';
 import healthRoutes from './routes/health.js';
 import browserTrainerRoutes from './routes/browser-trainer.js';
@@ -26,6 +29,8 @@ import evaluationRoutes from './routes/evaluation.js';
 import { closeStreamsOnShutdown } from './routes/event-streams.js';
 import jobEventRoutes, { jobEventsOpenApiPath } from './routes/job-events.js';
 import jobRoutes from './routes/jobs.js';
+import auditRoutes from './routes/audit.js';
+import keyRoutes from './routes/keys.js';
 import labRoutes from './routes/lab.js';
 import sweepRoutes from './routes/sweeps.js';
 import sweepEventRoutes, { sweepEventsOpenApiPath } from './routes/sweep-events.js';
@@ -36,6 +41,7 @@ import openapiRoutes from './routes/openapi.js';
 import predictRoutes from './routes/predict.js';
 import predictionRoutes from './routes/predictions.js';
 import inferenceProtocolRoutes from './routes/v2/index.js';
+import type { Quotas } from './schemas/keys.js';
 import { jsonShapeProblem } from './validation/json-shape.js';
 import { validatorCompiler } from './validation/validator-compiler.js';
 import { apiVersion } from './version.js';
@@ -132,7 +138,6 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   await app.register(errorHandler);
   await app.register(lingeringClose, { requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
-  await app.register(auth, { token: config.API_TOKEN });
   await app.register(metrics);
   // What the API's route groups need: their document (/openapi.yaml) and WebSockets (the event streams).
   if (servesApi) await app.register(fastifySwagger, {
@@ -146,18 +151,29 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
           'training jobs, watch per-epoch metrics over a WebSocket, classify 28×28 images. Every error is ' +
           '`{ error: { code, message, details? } }`.',
       },
-      components: {},
+      components: { securitySchemes },
     },
-    transform: jsonSchemaTransform,
+    // Each operation's scope comes from its route's config (documentAccess spells it out).
+    transform: (input) => {
+      const { schema, url } = jsonSchemaTransform(input);
+      if (!schema || schema.hide) return { schema, url };
+      return { schema: { ...schema, 'x-scope': input.route.config?.scope }, url };
+    },
     transformObject: (input) => {
       const document = jsonSchemaTransformObject(input) as { paths?: Record<string, unknown> };
-      const paths = { ...document.paths, ...jobEventsOpenApiPath, ...sweepEventsOpenApiPath };
+      const paths = { ...document.paths, ...jobEventsOpenApiPath, ...sweepEventsOpenApiPath } as Record<string, Record<string, any>>;
       documentModelUploads(paths);
-      return { ...document, paths } as ReturnType<typeof jsonSchemaTransformObject>;
+      return { ...document, paths: documentAccess(paths) } as ReturnType<typeof jsonSchemaTransformObject>;
     },
   });
   if (servesApi) await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 }, preClose: closeStreamsOnShutdown });
   await app.register(services, servicesOptions(config, options));
+  // Who each request is and what it may do (keys, scopes, ownership, quotas), and what is audited:
+  // after the services (the keys are theirs), before every route.
+  await app.register(auth, { token: config.API_TOKEN, quotas: defaultQuotas(config) });
+  await app.register(ownership);
+  await app.register(audit);
+  await app.register(requestQuota);
   await app.register(healthRoutes);
   // A training worker: health and readiness (above), and metrics; no API.
   if (!servesApi) {
@@ -177,9 +193,20 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(labRoutes);
   await app.register(sweepRoutes, { maxEpochs: config.MAX_EPOCHS });
   await app.register(sweepEventRoutes, { maxWatchersPerSweep: config.MAX_WATCHERS_PER_JOB, heartbeatMs: options.eventStreamHeartbeatMs ?? EVENT_STREAM_HEARTBEAT_MS });
+  await app.register(keyRoutes, { quotas: defaultQuotas(config) });
+  await app.register(auditRoutes);
   await app.register(metricsRoutes);
   await app.register(openapiRoutes);
   await app.register(dashboardRoutes);
   await app.register(browserTrainerRoutes);
   return app;
 }
+
+// What a key created without quotas of its own may use.
+const defaultQuotas = (config: Config): Quotas => ({
+  runningJobs: config.QUOTA_RUNNING_JOBS,
+  queuedJobs: config.QUOTA_QUEUED_JOBS,
+  epochsPerDay: config.QUOTA_EPOCHS_PER_DAY,
+  modelsKept: config.QUOTA_MODELS_KEPT,
+  requestsPerMinute: config.QUOTA_REQUESTS_PER_MINUTE,
+});

@@ -56,6 +56,14 @@ export const configSchema = z.object({
   REDIS_CONNECT_TIMEOUT_MS: integer(30_000, 100),
   // How long a finished job's event stream stays in Redis, for clients resuming from a position in it.
   EVENT_RETENTION_SECONDS: integer(3600, 1),
+  // The quotas of a key created without its own (docs/tenants.md); the API_TOKEN key and an open service have none.
+  QUOTA_RUNNING_JOBS: integer(64, 0),
+  QUOTA_QUEUED_JOBS: integer(64, 0),
+  QUOTA_EPOCHS_PER_DAY: integer(10_000, 0),
+  QUOTA_MODELS_KEPT: integer(100, 0),
+  QUOTA_REQUESTS_PER_MINUTE: integer(1_200),
+  // GET /audit's memory: the newest entries kept.
+  AUDIT_ENTRIES: integer(1_000),
 }).superRefine((config, context) => {
   if (config.ROLE !== 'all' && !config.REDIS_URL) {
     context.addIssue({ code: 'custom', path: ['ROLE'], message: `${config.ROLE} needs REDIS_URL (the processes of a cluster share Redis)` });

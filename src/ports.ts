@@ -12,10 +12,13 @@ import type { JobsService } from './jobs/jobs-service.js';
 import type { ModelRegistry } from './models/model-registry.js';
 import type { Retention } from './retention.js';
 import type { TrainingRuntime } from './runtime/training-runtime.js';
+import type { Redis } from 'ioredis';
 import type { StateStore } from './store/state-store.js';
 import type { SweepsService } from './sweeps/sweeps-service.js';
+import type { AuditLog } from './tenants/audit-log.js';
+import type { KeyRegistry } from './tenants/key-registry.js';
 
-export type { Dataset, JobsService, ModelRegistry, StateStore, SweepsService, TrainingRuntime, WatcherSlots };
+export type { AuditLog, Dataset, JobsService, KeyRegistry, ModelRegistry, StateStore, SweepsService, TrainingRuntime, WatcherSlots };
 export type { JobCounts, JobFollower } from './jobs/jobs-service.js';
 
 // This process's part in a cluster (Redis mode): its ROLE and WORKER_ID.
@@ -36,6 +39,12 @@ export interface Services {
   // Admission of event-stream clients (MAX_WATCHERS_PER_JOB): in memory in one process, leases
   // in Redis for a cluster, so that the limit holds for a stream as a whole.
   watchers: WatcherSlots;
+  // The API keys (every replica hears of a revocation within a second in Redis mode) and the audit log.
+  keys: KeyRegistry;
+  audit: AuditLog;
+  // Redis mode: where @fastify/rate-limit counts each key's requests (requestsPerMinute) for the
+  // whole cluster; in one process it counts in memory.
+  requestCounts?: { redis: Redis; nameSpace: string };
   cluster?: ClusterRole;
   // Running jobs stop at a checkpoint and go back to the queue; every write lands.
   shutdown(patienceMs: number): Promise<void>;
@@ -53,6 +62,8 @@ export interface ServicesOptions {
   shutdownTimeoutMs: number;
   jobRetention: Retention;
   modelRetention: Retention;
+  // The audit entries kept (AUDIT_ENTRIES).
+  auditEntries: number;
   trainingWorker?: { filename: string; execArgv: string[] };
   // Told of every epoch trained here (the metrics plugin times them).
   onEpoch?: (metrics: EpochMetrics) => void;
@@ -67,6 +78,9 @@ declare module 'fastify' {
     sweeps: SweepsService;
     runtime: TrainingRuntime;
     watchers: WatcherSlots;
+    keys: KeyRegistry;
+    audit: AuditLog;
+    requestCounts: Services['requestCounts'];
     // Evaluations of a model on a split, on a thread of their own (every mode and role that serves HTTP).
     evaluations: EvaluationPool;
     // Redis mode: this process's role and name.

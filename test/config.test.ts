@@ -58,7 +58,8 @@ describe('API_TOKEN', () => {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     // A server that starts anyway is stopped, so a failing run leaves nothing behind.
     const stop = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
+    // (On 'close', once stderr's last line is read, not on 'exit'.)
+    const code = await new Promise((resolve) => child.once('close', (status, signal) => resolve(status ?? signal)));
     clearTimeout(stop);
     expect(code).toBe(2);
     const lines = stderr.trim().split('\n');

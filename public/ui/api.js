@@ -1,5 +1,5 @@
-// Talking to the API: JSON in and out, the bearer token (asked for on a 401, kept in
-// sessionStorage only) and the WebSocket address of a job's event stream.
+// Talking to the API: JSON in and out, the API key (asked for on a 401, or when the user signs in;
+// kept in sessionStorage only) and the WebSocket address of a job's event stream.
 
 const TOKEN_KEY = 'softmax-serve.token';
 
@@ -25,10 +25,11 @@ export function onTokenChange(listener) {
   tokenListeners.add(listener);
 }
 
-// One dialog for every request that got a 401 meanwhile; resolves once a token is entered.
+// One dialog for every request that got a 401 meanwhile; resolves once a key is entered. Asked
+// for by the user (`optional`, on a service open without a key), Escape closes it unchanged.
 let asking = null;
 
-function askForToken(rejected) {
+function askForToken(rejected, { optional = false } = {}) {
   // Someone else already replaced the token that was refused: just retry with it.
   if (rejected !== undefined && rejected !== storedToken()) return Promise.resolve();
   if (asking) return asking;
@@ -37,7 +38,7 @@ function askForToken(rejected) {
   const form = document.getElementById('token-form');
   const input = document.getElementById('token-input');
   const error = document.getElementById('token-error');
-  error.textContent = rejected ? 'That token was not accepted; check it and try again.' : '';
+  error.textContent = rejected ? 'That key was not accepted; check it and try again.' : '';
   input.value = '';
   input.setAttribute('aria-invalid', rejected ? 'true' : 'false');
   asking = new Promise((resolve) => {
@@ -45,7 +46,7 @@ function askForToken(rejected) {
       event.preventDefault();
       const token = input.value.trim();
       if (!token) {
-        error.textContent = 'Enter the token.';
+        error.textContent = 'Enter the key.';
         return;
       }
       sessionStorage.setItem(TOKEN_KEY, token);
@@ -56,8 +57,14 @@ function askForToken(rejected) {
       for (const listener of tokenListeners) listener(token);
       resolve();
     };
-    // Nothing works without the token, so Escape does not dismiss the dialog.
-    const keepOpen = (event) => event.preventDefault();
+    // Nothing works without a key, so Escape does not dismiss the dialog (unless it was optional).
+    const keepOpen = (event) => {
+      if (!optional) return event.preventDefault();
+      form.removeEventListener('submit', submit);
+      dialog.removeEventListener('cancel', keepOpen);
+      asking = null;
+      resolve();
+    };
     form.addEventListener('submit', submit);
     dialog.addEventListener('cancel', keepOpen);
   });
@@ -65,6 +72,9 @@ function askForToken(rejected) {
   input.focus();
   return asking;
 }
+
+// The key dialog, asked for (a service open without a key still honours one).
+export const signIn = () => askForToken(undefined, { optional: true });
 
 // fetch() with the bearer token; a 401 asks for the token and retries. Errors as ApiError.
 async function authorized(path, { method = 'GET', headers = {}, body, signal } = {}) {

@@ -1,10 +1,11 @@
 // The dashboard's entry point: wires the modules together and loads the first data.
 
-import { forgetToken, onTokenChange, storedToken } from './api.js';
+import { api, forgetToken, onTokenChange, signIn, storedToken } from './api.js';
 import { setupBrowserTraining } from './browser-training.js';
 import { $, guard } from './dom.js';
 import { setupDrawingPad } from './draw.js';
 import { createJobs } from './jobs.js';
+import { createKeysPanel } from './keys.js';
 import { renderExercises } from './exercises.js';
 import { setupLab } from './lab.js';
 import { createModelView } from './model-view.js';
@@ -34,18 +35,38 @@ const sweeps = createSweeps();
 setupLab();
 renderExercises();
 
+const keys = createKeysPanel();
+
 const forget = $('forget-token');
-const showForget = () => (forget.hidden = !storedToken());
+const showForget = () => {
+  forget.hidden = !storedToken();
+  $('sign-in').hidden = !forget.hidden;
+};
 onTokenChange(showForget);
 forget.addEventListener('click', () => {
   forgetToken();
   location.reload();
 });
+$('sign-in').addEventListener('click', guard(async () => {
+  await signIn();
+  if (storedToken()) location.reload();
+}));
 showForget();
 
-// The jobs first: with API_TOKEN set, their 401 asks for the token before anything is shown, and
-// nothing says "no jobs" or "no model" behind the dialog. Then the rest, with the token.
+// Who the page acts as: an API key's tenant and scopes, or anyone on a service without API_TOKEN.
+function showIdentity(me) {
+  $('identity').textContent = me.open ? `open service · ${me.tenant} tenant` : `${me.name} · ${me.tenant} · ${me.scopes.join(', ')}`;
+}
+
+// Who the page is first (with API_TOKEN set, the 401 asks for a key before anything is shown, and
+// nothing says "no jobs" or "no model" behind the dialog); then what the key may see: the jobs,
+// then the rest. A predict key sees the models and the drawing pad; an admin key the keys panel too.
 guard(async () => {
-  await jobs.refresh();
-  await Promise.all([models.refresh(), sweeps.refresh()]);
+  const me = await api('/keys/current');
+  showIdentity(me);
+  const trains = me.scopes.includes('train') || me.scopes.includes('admin');
+  models.setAccess(me.tenant, trains, me.scopes.includes('admin'));
+  for (const id of ['train-form', 'jobs-card', 'sweep-card']) $(id).closest('section').hidden = !trains;
+  if (trains) await jobs.refresh();
+  await Promise.all([models.refresh(), trains ? sweeps.refresh() : null, me.scopes.includes('admin') && !me.open ? keys.show() : null]);
 })();

@@ -1,7 +1,9 @@
 // The exercises panel: the chapter's exercises 1–5 answered with what the service measured
-// (the same answers as docs/exercises.md, which says how each figure was obtained).
+// (the same answers as docs/exercises.md, which says how each figure was obtained; the measured
+// ones come from figures.js, which npm run docs:figures writes from bench/results).
 
 import { $, el } from './dom.js';
+import { figures } from './figures.js';
 
 const ANSWERS = [
   ['1. The naive softmax (hint: exp(50))',
@@ -22,10 +24,10 @@ const ANSWERS = [
     '97.5%. minConfidence on /predict abstains; the risk–coverage chart under "Inspect a model" shows every threshold.'],
   ['5. Very many classes (predicting the next word)',
     'The output layer grows linearly with K: 2 · 784 · K · (2 · 60,000 + 10,000) ≈ 204 MFLOP × K per epoch. At the ' +
-    '41.6 GFLOP/s the SIMD engine measured, that is 0.049 s per epoch for 10 classes, 4.9 s for 1,000 and 490 s for ' +
-    '100,000 (computed; the kernels are built for 10). Timed on the TypeScript reference ops: 4.9 s, 32 s and 388 s ' +
-    'for 10, 100 and 1,000 classes. W, velocity and gradient take 0.94 GB at 100,000 classes, and the untrained loss ' +
-    'is ln K (11.5). Remedies: hierarchical, sampled or adaptive softmax.'],
+    `${figures['simd-gflops']} GFLOP/s the SIMD engine measured, that is ${figures['exercise5-simd']} (computed; the kernels ` +
+    `are built for 10). Timed on the TypeScript reference ops: ${figures['exercise5-reference']}. W, velocity and ` +
+    'gradient take 0.94 GB at 100,000 classes, and the untrained loss is ln K (11.5). Remedies: hierarchical, sampled ' +
+    'or adaptive softmax.'],
 ];
 
 export function renderExercises() {

@@ -1,4 +1,5 @@
-// A finished model: pick it, download it (ONNX, NPZ, JSON; TF.js by URL) or import one, then
+// A finished model (the tenant's own, or another's made public): pick it, make it public or private
+// again, download it (ONNX, NPZ, JSON; TF.js by URL) or import one, then
 // open any of four panels, each loaded on first opening: a gallery of test images with true and
 // predicted labels (mistakes highlighted), the confusion matrix with per-class accuracy, the
 // risk–coverage chart of abstaining, and the ten weight vectors as heat maps.
@@ -21,6 +22,12 @@ export function createModelView() {
   // Models this tab trained and has not kept (browser-training.js): listed first, answered here.
   let localModels = [];
   let current = null;
+  // The tenant the page acts for, and whether its key may train (import, export, evaluate, delete).
+  let tenant = null;
+  let trains = true;
+  // An admin changes any tenant's models.
+  let everyTenant = false;
+  const owned = (model) => model !== null && (everyTenant || model.tenant === tenant);
   let galleryOffset = 0;
   // What each panel shows now ("modelId" or "modelId@offset"), so it reloads only when stale.
   const shown = { gallery: '', confusion: '', risk: '', weights: '' };
@@ -48,11 +55,17 @@ export function createModelView() {
 
   function renderPicker() {
     select.disabled = models.length === 0;
-    $('delete-model').disabled = !current || Boolean(current.local);
+    // Only the tenant's own models (any for an admin) change; a model trained in this tab is not the service's yet.
+    const changeable = Boolean(current) && !current.local && owned(current) && trains;
+    $('delete-model').disabled = !changeable;
+    const visibility = $('model-visibility');
+    visibility.hidden = !changeable;
+    visibility.textContent = current?.visibility === 'public' ? 'Make private' : 'Make public';
     select.replaceChildren(...models.map((model) =>
       el('option', { value: model.id, selected: model.id === current?.id },
         `${new Date(model.createdAt).toLocaleString()} · test acc ${percent(model.metrics.testAcc)}` +
         `${model.source === 'imported' ? ' · imported' : ''}${model.source === 'browser' ? ' · trained in a tab' : ''}` +
+        `${model.visibility === 'public' ? ' · public' : ''}${tenant !== null && !model.local && model.tenant !== tenant ? ` · ${model.tenant}'s` : ''}` +
         `${model.local ? ' · this tab, not kept' : ` · …${model.id.slice(-5)}`}`)));
     $('model-summary').textContent = current ? summary(current) : 'No trained model yet: train one first.';
     for (const button of document.querySelectorAll('button.download')) button.disabled = !current || Boolean(current.local);
@@ -87,6 +100,14 @@ export function createModelView() {
     }
     current = null;
     await refresh();
+  }));
+
+  // Public models can be used by every tenant; only their own tenant changes them.
+  $('model-visibility').addEventListener('click', guard(async () => {
+    if (!current) return;
+    const visibility = current.visibility === 'public' ? 'private' : 'public';
+    await api(`/models/${encodeURIComponent(current.id)}`, { method: 'PATCH', body: { visibility } });
+    await refresh(current.id);
   }));
 
   // Loads the models; selects `preferred` if given, else keeps the current one (or the newest).
@@ -276,5 +297,14 @@ export function createModelView() {
     removeLocal,
     current: () => current,
     onChange: (listener) => listeners.add(listener),
+    // Who the page acts for: its own models may be changed; a predict key sees no files or evaluation.
+    setAccess(actingTenant, mayTrain, admin) {
+      tenant = actingTenant;
+      trains = mayTrain;
+      everyTenant = admin;
+      document.querySelector('.model-files').hidden = !mayTrain;
+      for (const name of ['confusion', 'risk']) panels[name].hidden = !mayTrain;
+      renderPicker();
+    },
   };
 }

@@ -38,6 +38,8 @@ export const modelDocumentSchema = z
     createdAt: ignored,
     hyperparameters: browserOnly('the hyperparameters it was trained with, every one (as a job\'s)'),
     metrics: browserOnly("its final epoch's metrics, as the tab measured them"),
+    tenant: ignored,
+    visibility: ignored,
   })
   .strict()
   .superRefine((document, context) => {

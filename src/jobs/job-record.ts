@@ -1,14 +1,17 @@
 import type { JobErrorCode } from '../errors.js';
 import { finishedStatuses, type Job, type JobEvent, type JobStatus, type JobSummary } from '../schemas/jobs.js';
+import type { Submitter } from '../tenants/access.js';
 import { newId } from './ids.js';
 
 // What POST /jobs gives: the hyperparameters, the seed possibly left to the service.
 export type JobRequest = Omit<Job['hyperparameters'], 'seed'> & { seed?: number };
 
-// A new job, queued; a seed is chosen (and recorded) when the request has none.
-export function newJobRecord(request: JobRequest, now = new Date()): Job {
+// A new job of the submitter's tenant, queued; a seed is chosen (and recorded) when the request has none.
+export function newJobRecord(request: JobRequest, submitter: Pick<Submitter, 'tenant' | 'keyId'>, now = new Date()): Job {
   return {
     id: newId('job', now.getTime()),
+    tenant: submitter.tenant,
+    keyId: submitter.keyId,
     status: 'queued',
     hyperparameters: { ...request, seed: request.seed ?? Math.floor(Math.random() * 2 ** 31) },
     createdAt: now.toISOString(),

@@ -121,6 +121,8 @@ async function keepModel(job: Job, outcome: Extract<Outcome, { kind: 'completed'
     await context.models.add(
       {
         id: modelId,
+        // The job's tenant's, private until it says otherwise.
+        tenant: job.tenant,
         jobId: job.id,
         dataset: 'fashion-mnist',
         createdAt: new Date().toISOString(),

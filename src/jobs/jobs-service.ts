@@ -3,6 +3,7 @@
 // stream per job).
 // Reads may be synchronous (embedded) or not (cluster): callers await them either way.
 import type { Job, JobEvent, JobStatus, JobSummary } from '../schemas/jobs.js';
+import type { Submitter, Viewer } from '../tenants/access.js';
 import type { JobRequest } from './job-record.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -20,13 +21,15 @@ export interface JobCounts {
 }
 
 export interface JobsService {
-  // The job is stored before this resolves (429 QUEUE_FULL, 507 when it cannot be).
-  create(request: JobRequest): Promise<Job>;
+  // The job, the submitter's tenant's, is stored before this resolves (429 QUEUE_FULL or
+  // QUOTA_EXCEEDED past the submitter's quotas, 507 when it cannot be). Queued jobs start in turn
+  // across tenants (src/jobs/fair-queue.ts).
+  create(request: JobRequest, submitter: Submitter): Promise<Job>;
   // All or none.
-  createMany(requests: JobRequest[]): Promise<Job[]>;
+  createMany(requests: JobRequest[], submitter: Submitter): Promise<Job[]>;
   get(id: string): MaybePromise<Job | undefined>;
-  // Newest first; summaries unless asked for the metrics.
-  list(limit: number, cursor: string | undefined, withMetrics: boolean): MaybePromise<{ jobs: Array<Job | JobSummary>; nextCursor: string | null }>;
+  // The viewer's, newest first; summaries unless asked for the metrics.
+  list(limit: number, cursor: string | undefined, withMetrics: boolean, viewer: Viewer): MaybePromise<{ jobs: Array<Job | JobSummary>; nextCursor: string | null }>;
   // Resolves once the job stopped (409 when it finished first).
   cancel(id: string): Promise<Job>;
   delete(id: string): Promise<void>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CLASS_COUNT, IMAGE_SIZE, type Parameters } from '../engine/softmax-regression.js';
-import { modelSummarySchema, modelSummarySchemas, type Model, type ModelSummary, type NewModelSummary } from '../schemas/models.js';
+import { modelSummarySchema, modelSummarySchemas, type Model, type ModelSummary, type NewModelSummary, type Visibility } from '../schemas/models.js';
 import { encodeFloats, storedFloatsSchema } from '../store/floats.js';
 import { expired, type Retention } from '../retention.js';
 import type { StateStore } from '../store/state-store.js';
@@ -18,8 +18,13 @@ const storedModelSchema = z.discriminatedUnion('source', [
 
 export interface ModelRegistry {
   // Rejects with a StorageError when the model could not be written; it is then not registered.
-  add(summary: NewModelSummary, params: Parameters): Promise<void>;
+  // With refuseAt, rejects with TenantFull (and writes nothing) when its tenant already keeps that many.
+  add(summary: NewModelSummary, params: Parameters, options?: { refuseAt?: number }): Promise<void>;
   get(id: string): ModelSummary | undefined;
+  // Models its tenant keeps (here, now).
+  countOf(tenant: string): number;
+  // The model with its new visibility; undefined when there is no such model (none is brought back).
+  setVisibility(id: string, visibility: Visibility): Promise<ModelSummary | undefined>;
   parameters(id: string): Parameters | undefined;
   full(id: string): Model | undefined;
   newest(): ModelSummary | undefined;
@@ -46,9 +51,9 @@ const newestFirst = (a: ModelSummary, b: ModelSummary) =>
 // model back (ids are never reused); a few thousand cover any read in flight.
 const REMEMBERED_REMOVALS = 4096;
 
-// Keeps the models in memory (W and b are 31 KB each) and in the store, within `retention`: the
-// oldest beyond its count (removed by the store as it adds one, see StateStore.trim), and those
-// past its age, are removed (the newest never is).
+// Keeps the models in memory (W and b are 31 KB each) and in the store, within `retention` for
+// each tenant: a tenant's oldest beyond its count (removed by the store as it adds one, see
+// StateStore.trim), and those past its age, are removed (a tenant's newest never is).
 export async function openModelRegistry(store: StateStore, retention: Retention): Promise<ModelRegistry> {
   const summaries = new Map<string, ModelSummary>();
   const parameters = new Map<string, Parameters>();
@@ -90,17 +95,32 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     keep(summary, { weights, bias }, await weightsSha256({ weights, bias }), 0);
   }
   const registry: ModelRegistry = {
-    async add(newSummary, params) {
+    async add(newSummary, params, options = {}) {
       const summary = modelSummarySchema.parse(newSummary);
       const digest = await weightsSha256(params);
       const ticket = ++tickets;
       const document = { ...summary, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) };
-      const beyondCount = await store.trim('models', retention.maxCount, { id: summary.id, value: document });
+      const beyondCount = await store.trim('models', retention.maxCount, { id: summary.id, value: document }, { perTenant: true, refuseAt: options.refuseAt });
       keep(summary, params, digest, ticket);
       for (const id of beyondCount) drop(id, 'this process');
       await pruneByAge(Date.now());
     },
     get: (id) => summaries.get(id),
+    countOf: (tenant) => ordered().filter((model) => model.tenant === tenant).length,
+    async setVisibility(id, visibility) {
+      const summary = summaries.get(id);
+      const params = parameters.get(id);
+      if (!summary || !params) return undefined;
+      const changed = { ...summary, visibility };
+      const ticket = ++tickets;
+      const written = await store.replace('models', id, { ...changed, weights: encodeFloats(params.weights), bias: encodeFloats(params.bias) });
+      if (!written) {
+        drop(id, 'another process');
+        return undefined;
+      }
+      keep(changed, params, digests.get(id)!, ticket);
+      return summaries.get(id);
+    },
     parameters: (id) => parameters.get(id),
     full(id) {
       const summary = summaries.get(id);
@@ -146,13 +166,19 @@ export async function openModelRegistry(store: StateStore, retention: Retention)
     },
     forget: (id) => drop(id, 'another process'),
     async prune(now = Date.now()) {
-      const beyondCount = await store.trim('models', retention.maxCount);
+      const beyondCount = await store.trim('models', retention.maxCount, undefined, { perTenant: true });
       for (const id of beyondCount) drop(id, 'this process');
       return beyondCount.length + (await pruneByAge(now));
     },
   };
   const pruneByAge = async (now: number) => {
-    const oldestFirst = ordered().slice(1).reverse();
+    // Every model but its tenant's newest (ordered() is newest first), oldest first.
+    const seen = new Set<string>();
+    const oldestFirst = ordered().filter((model) => {
+      const tenantsNewest = !seen.has(model.tenant);
+      seen.add(model.tenant);
+      return !tenantsNewest;
+    }).reverse();
     const dropped = expired(oldestFirst, { maxCount: Infinity, maxAgeMs: retention.maxAgeMs }, (model) => model.createdAt, now);
     for (const model of dropped) await registry.remove(model.id);
     return dropped.length;

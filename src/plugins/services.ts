@@ -43,6 +43,7 @@ export function servicesOptions(config: Config, given: Pick<ServicesOptions, 'da
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     jobRetention: { maxCount: config.MAX_FINISHED_JOBS, maxAgeMs: config.RETENTION_DAYS * DAY_MS },
     modelRetention: { maxCount: config.MAX_MODELS, maxAgeMs: config.RETENTION_DAYS * DAY_MS },
+    auditEntries: config.AUDIT_ENTRIES,
     trainingWorker: given.trainingWorker,
     cluster: clusterOptions(config),
   };
@@ -73,6 +74,9 @@ export default fp(async function services(app: FastifyInstance, pluginOptions: S
   app.decorate('jobs', jobs);
   app.decorate('sweeps', sweeps);
   app.decorate('watchers', services.watchers);
+  app.decorate('keys', services.keys);
+  app.decorate('audit', services.audit);
+  app.decorate('requestCounts', services.requestCounts);
   app.decorate('cluster', services.cluster);
   app.addHook('onReady', async () => {
     await jobs.restore();

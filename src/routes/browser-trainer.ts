@@ -53,7 +53,8 @@ async function loadBundle(): Promise<Map<string, BundleFile>> {
 let bundle: Promise<Map<string, BundleFile>> | undefined;
 
 const browserTrainerRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/browser/*', { schema: { hide: true } }, async (request, reply) => {
+  // The trainer's code holds no data (the dashboard's page and files are public too).
+  app.get('/browser/*', { config: { scope: 'public' }, schema: { hide: true } }, async (request, reply) => {
     bundle ??= loadBundle();
     bundle.catch(() => (bundle = undefined));
     const name = (request.params as { '*': string })['*'];

@@ -27,6 +27,10 @@ const contentSecurityPolicy = [
 // None of it is part of the API, so it stays out of openapi.yaml (and needs no token: the
 // page asks for one when the API answers 401).
 const dashboardRoutes: FastifyPluginAsync = async (app) => {
+  // The page holds no data: it asks for a key when the API answers 401.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, scope: 'public' };
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('content-security-policy', contentSecurityPolicy);
     reply.header('x-content-type-options', 'nosniff');

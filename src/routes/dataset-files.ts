@@ -30,6 +30,7 @@ const datasetFileRoutes: FastifyPluginAsyncZod = async (app) => {
   const download = idxDownloads(app.dataset.directory);
 
   app.get('/datasets/fashion-mnist/files/:file', {
+    config: { scope: 'predict' },
     schema: {
       summary: 'One of the four Fashion-MNIST IDX files, gzip-compressed in transit: what a browser tab trains on.',
       description:

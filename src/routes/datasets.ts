@@ -38,6 +38,7 @@ const datasetRoutes: FastifyPluginAsyncZod = async (app) => {
   };
 
   app.get('/datasets/fashion-mnist/test', {
+    config: { scope: 'predict' },
     schema: {
       summary: 'A page of Fashion-MNIST test images with their labels and pixels.',
       tags: ['datasets'],
@@ -53,6 +54,7 @@ const datasetRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/datasets/fashion-mnist/test/:index', {
+    config: { scope: 'predict' },
     schema: {
       summary: 'One Fashion-MNIST test image: label and pixels as JSON, or the image as a PNG.',
       description: 'PNG with `?format=png`, or with an `Accept` header that prefers `image/png` to `application/json`.',

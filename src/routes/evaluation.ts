@@ -59,6 +59,7 @@ const evaluationRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: nu
   };
 
   app.get('/models/:id/evaluation', {
+    config: { scope: 'train', owner: 'model' },
     schema: {
       summary: 'Accuracy, mean cross-entropy, confusion matrix, per-class accuracy and the risk–coverage curve of a model on a split.',
       description:
@@ -85,6 +86,7 @@ const evaluationRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: nu
   const bodySchema = evaluateBodySchema(options.maxImages);
   const fastBodyValidator = fastValidatorCompiler(bodySchema);
   app.post('/models/:id/evaluate', {
+    config: { scope: 'train', owner: 'model' },
     schema: {
       summary: 'Evaluate a model on labelled images of your own: accuracy, mean cross-entropy, confusion matrix, per-class accuracy.',
       description:

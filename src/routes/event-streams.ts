@@ -17,6 +17,8 @@ export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
 export const CLOSE_TOO_SLOW = 1008;
+// Policy violation too: the watcher's key was revoked.
+export const CLOSE_KEY_REVOKED = 1008;
 export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
@@ -74,6 +76,22 @@ export function eventStreams(app: FastifyInstance, options: { what: string; maxW
     for (const stream of open) stream.end();
     done();
   });
+  // Watchers by the key they came with: a revoked key's streams end (here, and on every replica
+  // once it hears of the revocation), and its reconnection is refused.
+  const byKey = new Map<string, Set<() => void>>();
+  const watchedWith = (request: FastifyRequest, end: () => void): (() => void) => {
+    const keyId = request.access?.keyId;
+    if (!keyId) return () => {};
+    const ends = byKey.get(keyId) ?? new Set();
+    byKey.set(keyId, ends.add(end));
+    return () => {
+      ends.delete(end);
+      if (ends.size === 0) byKey.delete(keyId);
+    };
+  };
+  app.keys.onRevoked((keyId) => {
+    for (const end of byKey.get(keyId) ?? []) end();
+  });
 
   return {
     // The last step before the upgrade or the stream: a slot for `id`, or one watcher too many
@@ -101,9 +119,11 @@ export function eventStreams(app: FastifyInstance, options: { what: string; maxW
     // The stream only sends: binary frames close it with 1003.
     accept(socket: WebSocket, request: FastifyRequest, onClose: () => void): void {
       const slot = handOver(request);
+      const forget = watchedWith(request, () => socket.close(CLOSE_KEY_REVOKED, 'the key was revoked'));
       socket.on('close', () => {
         onClose();
         slot?.release();
+        forget();
       });
       if (!slot) socket.close(CLOSE_INTERNAL_ERROR, 'the watcher was not admitted; reconnect');
       slot?.onLost(() => socket.close(CLOSE_TRY_AGAIN_LATER, 'this watcher lost its place; reconnect to resume'));
@@ -120,11 +140,13 @@ export function eventStreams(app: FastifyInstance, options: { what: string; maxW
       const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), options.heartbeatMs);
       let stop = () => {};
       open.add(stream);
+      const forget = watchedWith(request, () => stream.end());
       stream.on('close', () => {
         clearInterval(heartbeat);
         stop();
         slot?.release();
         open.delete(stream);
+        forget();
       });
       request.raw.on('close', () => stream.destroy());
       // Sent at once, so the client has its headers now; a dropped stream reconnects after a second.

@@ -22,10 +22,12 @@ const readinessSchema = z
 
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', {
+    config: { scope: 'public' },
     schema: { summary: 'Liveness: the process answers.', tags: ['operations'], response: { 200: healthSchema } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
+    config: { scope: 'public' },
     schema: {
       summary:
         'Readiness: dataset loaded, every training worker up, storage writable, accepting jobs (503 STARTING before, ' +

@@ -5,14 +5,15 @@ import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { snapshotEvents } from '../jobs/job-events.js';
 import { finishedStatuses, jobParamsSchema, type Job, type JobEvent } from '../schemas/jobs.js';
-import { eventId, formatEventId, isAfter, parseEventId, type EventId } from './job-event-ids.js';
+import { eventId, formatEventId, isAfter, parseEventId, type EventId } from '../jobs/event-ids.js';
 import { CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, DROP_CLIENT_BYTES, SKIP_PROGRESS_BYTES, eventStreams, send } from './event-streams.js';
 
 const description =
   'Upgrade to a WebSocket, or GET it as Server-Sent Events (text/event-stream, e.g. `curl -N` or a browser\'s EventSource). ' +
-  'The server first sends what already happened (a `status` message, the `baseline` (the untrained model, epoch 0) once ' +
-  'measured, and one `epoch` message per finished epoch), then live `status`, `baseline`, `progress` (a few per second at ' +
-  'most) and `epoch` messages, and finally an `end` message, after which it closes ' +
+  'The same messages in the same order on both transports. The server first sends what already happened, in the order of the messages\' ids (the order they were sent live): the ' +
+  '`baseline` (the untrained model, epoch 0) once measured, one `epoch` message per finished epoch, and the job\'s current ' +
+  '`status` after the epochs it counts (before the baseline while no epoch is done); then live `status`, `baseline`, ' +
+  '`progress` (a few per second at most) and `epoch` messages, and finally an `end` message, after which it closes ' +
   'the WebSocket with code 1000, or ends the event stream. Every message is a JobEvent (JSON). WebSocket: client messages are ' +
   'ignored; binary frames close the socket with 1003; a client too slow to read is closed with 1008; shutdown closes with 1001. ' +
   'Event stream: each event has an `id:` (its position in the job\'s events, e.g. `3-0` for epoch 3); a client reconnecting ' +
@@ -29,6 +30,7 @@ const description =
 export const jobEventsOpenApiPath = {
   '/jobs/{id}/events': {
     get: {
+      'x-scope': 'train',
       summary: 'WebSocket stream of a job: status, progress, epoch metrics, then end.',
       description,
       tags: ['jobs'],
@@ -65,9 +67,7 @@ export const jobEventsOpenApiPath = {
 };
 
 const eventFrame = (event: JobEvent) => `id: ${formatEventId(eventId(event))}\ndata: ${JSON.stringify(event)}\n\n`;
-// What a job's replay sends, in id order: a client that loses the connection part way resumes
-// after the last id it received without missing an earlier event (the status moves after the
-// epochs it follows).
+// The replay is in id order (snapshotEvents); what arrives live while it is gathered is put in order with it.
 const byId = (a: JobEvent, b: JobEvent) => (isAfter(eventId(a), eventId(b)) ? 1 : isAfter(eventId(b), eventId(a)) ? -1 : 0);
 
 const headersSchema = z.object({
@@ -123,7 +123,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
 
   // Server-Sent Events: the same events, each with its id, after the client's Last-Event-ID.
   const onEventStream = async (job: Job, after: EventId | undefined, request: FastifyRequest, reply: FastifyReply) => {
-    const replay = snapshotEvents(job).sort(byId);
+    const replay = snapshotEvents(job);
     const newer = (event: JobEvent) => !after || isAfter(eventId(event), after);
     // A finished job whose end the client has: 204 tells its EventSource to stop reconnecting.
     if (finishedStatuses.includes(job.status) && !replay.some(newer)) return reply.code(204).send();
@@ -156,6 +156,7 @@ const jobEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerJob: number; heartbe
   app.route({
     method: 'GET',
     url: '/jobs/:id/events',
+    config: { scope: 'train', owner: 'job' },
     // Documented by jobEventsOpenApiPath (a WebSocket route has no place in the generated document).
     schema: { hide: true, params: jobParamsSchema, headers: headersSchema, querystring: querySchema },
     // Unknown jobs, a resume point that is not an id and one watcher too many are refused before

@@ -8,6 +8,7 @@ const encode = (values: number[]) => values.map(encodeNonFinite);
 // The chapter's exercises as experiments a learner can run.
 const labRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/lab/softmax', {
+    config: { scope: 'predict' },
     schema: {
       summary: "Exercises 1–3: the chapter's naive float32 softmax and cross-entropy next to the engine's stable ones.",
       description:

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 const metricsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/metrics', {
+    config: { scope: 'admin' },
     schema: {
       summary: 'Prometheus metrics: requests, latency, jobs by status, queue depth, epoch duration, predictions.',
       tags: ['operations'],

@@ -22,6 +22,9 @@ import {
   type ExportFormat,
 } from '../schemas/models.js';
 import { StorageError } from '../store/storage-error.js';
+import { TenantFull } from '../store/tenant-full.js';
+import { modelNotFound } from '../tenants/not-found.js';
+import { quotaExceeded } from '../tenants/quotas.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
 
 // A model document is about 180 KB of JSON (250 KB pretty-printed), an NPZ of float64 arrays 63 KB.
@@ -44,6 +47,8 @@ async function modelFile(app: FastifyInstance, id: string, format: ExportFormat)
   return Buffer.from(JSON.stringify(app.models.full(id)));
 }
 
+const modelsKept = (limit: number, kept: number) => quotaExceeded('modelsKept', limit, kept, 60);
+
 const fileError = (error: unknown) => (error instanceof ModelFileError ? new ApiError('INVALID_MODEL_FILE', error.message) : error);
 
 // The OpenAPI document's request body of POST /models has the NPZ alternatives beside the JSON
@@ -58,10 +63,11 @@ export function documentModelUploads(paths: Record<string, any>): void {
 
 const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app, options) => {
   const find = (id: string) => {
-    if (!app.models.get(id)) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${id}; GET /models lists them`);
+    if (!app.models.get(id)) throw modelNotFound(id);
   };
 
   app.get('/models/:id/export', {
+    config: { scope: 'train', owner: 'model' },
     schema: {
       summary: 'Download a model as ONNX, NumPy NPZ or JSON.',
       tags: ['models'],
@@ -92,6 +98,7 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
   });
 
   app.get('/models/:id/tfjs/model.json', {
+    config: { scope: 'train', owner: 'model' },
     schema: {
       summary: "A model as a TensorFlow.js layers model: tf.loadLayersModel('…/models/{id}/tfjs/model.json').",
       description: `Its weights are at ${TFJS_WEIGHTS_FILE} beside it. Input: [N,784] grey levels in 0..255; output: [N,10] probabilities.`,
@@ -105,6 +112,7 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
   });
 
   app.get(`/models/:id/tfjs/${TFJS_WEIGHTS_FILE}`, {
+    config: { scope: 'train', owner: 'model' },
     schema: {
       summary: 'The weights file of the TensorFlow.js layers model: W then b, float32 little-endian.',
       tags: ['models'],
@@ -122,12 +130,14 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
   app.addContentTypeParser(npzContentTypes, { parseAs: 'buffer', bodyLimit: MODEL_FILE_LIMIT }, (_request, body, done) => done(null, body));
 
   app.post('/models', {
+    config: { scope: 'train' },
     schema: {
       summary: 'Import a model: a model document (JSON) or an NPZ file of W and b. It is evaluated on the test set and served at once.',
       description:
         'JSON: the document GET /models/{id} gives (or `npm run train -- --out model.json` writes); only `weights` and `bias` ' +
         'are used. NPZ: `np.savez(file, W=W, b=b)` with W 784×10 and b 10, float32 or float64, little-endian, C or Fortran order, ' +
-        `nothing else in it. At most ${MODEL_FILE_LIMIT} bytes. The model counts against MAX_MODELS like a trained one.`,
+        `nothing else in it. At most ${MODEL_FILE_LIMIT} bytes. The model is the tenant's, private, and counts against MAX_MODELS ` +
+        "(per tenant) and the key's modelsKept like a trained one.",
       tags: ['models'],
       body: modelDocumentSchema,
       response: {
@@ -137,7 +147,7 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
         413: errorBodySchema,
         415: errorBodySchema,
         422: errorBodySchema,
-        429: errorBodySchema.describe('TOO_MANY_EVALUATIONS: the import\'s evaluation on the test set cannot be queued now; retry later.'),
+        429: errorBodySchema.describe('TOO_MANY_EVALUATIONS: the import\'s evaluation on the test set cannot be queued now; retry later. QUOTA_EXCEEDED: the key\'s modelsKept.'),
         507: errorBodySchema,
       },
     },
@@ -181,6 +191,9 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
     // Refused before the evaluation's work while nothing can be written.
     const health = await app.store.health();
     if (!health.ok) throw new ApiError(health.code, `${health.message}; no model can be imported until the service can write again`);
+    const { tenant, quotas } = request.access!;
+    // Refused before the evaluation's work when the tenant keeps its quota already (and again, atomically, as it is added).
+    if (quotas && app.models.countOf(tenant) >= quotas.modelsKept) throw modelsKept(quotas.modelsKept, app.models.countOf(tenant));
     const id = newId('model');
     const createdAt = new Date().toISOString();
     // An import's test accuracy, measured off the main thread (429 when the evaluations are busy);
@@ -192,6 +205,7 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
       await app.models.add(fromBrowser
         ? {
           id,
+          tenant,
           source: 'browser',
           jobId: null,
           dataset: 'fashion-mnist',
@@ -202,6 +216,7 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
         }
         : {
           id,
+          tenant,
           source: 'imported',
           jobId: null,
           importedFrom: npz ? 'npz' : 'json',
@@ -210,9 +225,10 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
           hyperparameters: null,
           metrics: { testAcc: testAcc! },
           classNames: [...CLASS_NAMES],
-        }, params);
+        }, params, { refuseAt: quotas?.modelsKept });
     } catch (error) {
       if (error instanceof StorageError) throw new ApiError(error.code, `${error.message}; the model was not imported`);
+      if (error instanceof TenantFull) throw modelsKept(quotas!.modelsKept, error.count);
       throw error;
     }
     // Concurrent imports (or jobs) may have made it the oldest beyond MAX_MODELS already: what was

@@ -7,6 +7,8 @@ import { predictImage, type Prediction } from '../models/prediction.js';
 import { fastValidatorCompiler } from '../validation/fast-body-validator.js';
 import { validatorCompiler } from '../validation/validator-compiler.js';
 import { minConfidenceSchema, predictBodySchema, predictResponseSchema } from '../schemas/predict.js';
+import { defaultModel, usableModel } from '../tenants/model-access.js';
+import { modelNotFound } from '../tenants/not-found.js';
 
 // Bodies above this (about 25 flat images; parsing one takes ~0.3 ms) are parsed on their turn.
 const LARGE_BODY_BYTES = 64 * 1024;
@@ -28,6 +30,7 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
   app.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
 
   app.post('/predict', {
+    config: { scope: 'predict' },
     schema: {
       summary: 'Classify 28×28 images: softmax probabilities and the argmax label.',
       description:
@@ -80,10 +83,12 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
     const rawPng = Buffer.isBuffer(request.body);
     // A raw PNG body has its options in the query string.
     const options: { model?: string; topK?: number; minConfidence?: number } = rawPng ? request.query : request.body;
-    const modelId = options.model ?? app.models.newest()?.id;
-    if (!modelId) throw new ApiError('NO_MODEL', 'no trained model yet: train one first with POST /jobs, then predict');
+    // The model named (one this key may use), else the tenant's newest, else the newest public one.
+    const access = request.access!;
+    const modelId = options.model === undefined ? defaultModel(app.models, access)?.id : usableModel(app.models, access, options.model).id;
+    if (!modelId) throw new ApiError('NO_MODEL', 'no model yet that this key may use: train one first with POST /jobs (or have one made public), then predict');
     const params = app.models.parameters(modelId);
-    if (!params) throw new ApiError('MODEL_NOT_FOUND', `no model with id ${modelId}; GET /models lists them`);
+    if (!params) throw modelNotFound(modelId);
 
     let predictions: Prediction[];
     if (rawPng) {

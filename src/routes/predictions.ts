@@ -9,6 +9,7 @@ import { modelParamsSchema } from '../schemas/models.js';
 // The chapter's predict_ch3: a row of images of a split with their true and predicted labels.
 const predictionRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/models/:id/predictions', {
+    config: { scope: 'train', owner: 'model' },
     schema: {
       summary: "A page of a split's images with the true label, the model's label and its probability (predict_ch3).",
       tags: ['models'],

@@ -24,6 +24,7 @@ const description =
 export const sweepEventsOpenApiPath = {
   '/sweeps/{id}/events': {
     get: {
+      'x-scope': 'train',
       summary: 'WebSocket or Server-Sent Events stream of every member of a sweep, each message tagged with its job id, until all have ended.',
       description,
       tags: ['sweeps'],
@@ -104,6 +105,7 @@ const sweepEventRoutes: FastifyPluginAsyncZod<{ maxWatchersPerSweep: number; hea
   app.route({
     method: 'GET',
     url: '/sweeps/:id/events',
+    config: { scope: 'train', owner: 'sweep' },
     schema: { hide: true, params: sweepParamsSchema },
     // Unknown sweeps and one watcher too many are refused before the upgrade or the stream.
     preValidation: async (request) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobErrorCodes } from '../errors.js';
+import { DEFAULT_TENANT, tenantSchema } from './keys.js';
 import { weightsSha256Schema } from './models.js';
 import { baselineMetricsSchema, epochMetricsSchema, hyperparametersSchema } from './training.js';
 
@@ -18,6 +19,9 @@ const jobFields = {
   epochsDone: z.number().int().min(0),
   epochsTotal: z.number().int().min(1),
   modelId: z.string().nullable(),
+  // (Defaults for jobs stored before tenants: they belong to the default tenant.)
+  tenant: tenantSchema.default(DEFAULT_TENANT).describe('The tenant that owns the job (and its model).'),
+  keyId: z.string().nullable().default(null).describe('The key that submitted it (API_TOKEN: the bootstrap key; null: an open service without a key).'),
   // (Defaults to null so that jobs stored before it existed still load.)
   weightsSha256: weightsSha256Schema
     .nullable()

@@ -1,8 +1,18 @@
 import { z } from 'zod';
+import { DEFAULT_TENANT, tenantSchema } from './keys.js';
 import { epochMetricsSchema, hyperparametersSchema } from './training.js';
 
 const id = z.string().regex(/^model_[a-z0-9]+$/);
+export const visibilitySchema = z
+  .enum(['private', 'public'])
+  .describe('private: its tenant only; public: every tenant may predict with it and read it (only its tenant changes or deletes it).')
+  .meta({ id: 'Visibility' });
+export type Visibility = z.infer<typeof visibilitySchema>;
+
 const common = {
+  // (Defaults for models stored before tenants: the default tenant's, private.)
+  tenant: tenantSchema.default(DEFAULT_TENANT).describe('The tenant that owns the model.'),
+  visibility: visibilitySchema.default('private'),
   dataset: z.literal('fashion-mnist'),
   createdAt: z.iso.datetime(),
   classNames: z.array(z.string()).length(10),
@@ -83,6 +93,8 @@ export type Model = z.infer<typeof modelSchema>;
 export const modelSummarySchemas = [trainedModelSummarySchema, importedModelSummarySchema, browserModelSummarySchema] as const;
 
 export const modelParamsSchema = z.object({ id: z.string().min(1).max(100) });
+
+export const modelChangeSchema = z.object({ visibility: visibilitySchema }).strict().meta({ id: 'ModelChange' });
 
 export const modelListSchema = z
   .object({ models: z.array(modelSummarySchema), nextCursor: z.string().nullable() })

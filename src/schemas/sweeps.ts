@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { epochMetricsSchema, hyperparametersInputSchema, hyperparametersSchema } from './training.js';
 import { jobEventSchema, jobStatusSchema } from './jobs.js';
+import { DEFAULT_TENANT, tenantSchema } from './keys.js';
 
 export const MAX_SWEEP_JOBS = 64;
 
@@ -71,6 +72,9 @@ export const sweepRecordSchema = z
   .object({
     id: z.string().regex(/^sweep_[a-z0-9]+$/),
     createdAt: z.iso.datetime(),
+    // (Sweeps stored before tenants belong to the default tenant.)
+    tenant: tenantSchema.default(DEFAULT_TENANT),
+    keyId: z.string().nullable().default(null),
     base: z.record(z.string(), z.number()),
     grid: z.record(z.string(), z.array(z.number())),
     repeats: z.number().int().min(1),
@@ -96,6 +100,8 @@ export const sweepSchema = z
   .object({
     id: z.string(),
     createdAt: z.iso.datetime(),
+    tenant: tenantSchema.describe('The tenant that owns the sweep and its jobs.'),
+    keyId: z.string().nullable().describe('The key that started it.'),
     status: z.enum(['running', 'finished']).describe('Finished once no member is queued or running.'),
     base: z.record(z.string(), z.number()),
     grid: z.record(z.string(), z.array(z.number())),

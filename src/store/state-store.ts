@@ -1,11 +1,22 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
+import { DEFAULT_TENANT } from '../schemas/keys.js';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.js';
 import { StorageError, type StorageHealth } from './storage-error.js';
 import { storageHealth } from './storage-health.js';
+import { TenantFull, tenantOfDocument } from './tenant-full.js';
 
-export type Collection = 'jobs' | 'models' | 'checkpoints' | 'sweeps';
+export type Collection = 'jobs' | 'models' | 'checkpoints' | 'sweeps' | 'keys' | 'audit' | 'usage';
+
+export interface TrimOptions {
+  // Each tenant's documents counted apart (a document's `tenant`; the default tenant for one without):
+  // the newest `keep` of each are kept. With `adding`, only its tenant's are trimmed.
+  perTenant?: boolean;
+  // With `adding` and perTenant: when its tenant already keeps this many, nothing is written and
+  // the trim rejects with TenantFull.
+  refuseAt?: number;
+}
 
 export interface StateStore {
   readonly directory: string;
@@ -16,7 +27,10 @@ export interface StateStore {
   // and removes the others, oldest first; with `adding`, writes that document first and keeps it
   // whatever its id. One step that no other writer comes between, in this process or (Redis) any
   // other. Resolves with the ids removed.
-  trim(collection: Collection, keep: number, adding?: { id: string; value: unknown }): Promise<string[]>;
+  trim(collection: Collection, keep: number, adding?: { id: string; value: unknown }, options?: TrimOptions): Promise<string[]>;
+  // Writes the document only if it is there (false when it is not): a change never brings back a
+  // document removed meanwhile, here or (Redis) by another process.
+  replace(collection: Collection, id: string, value: unknown): Promise<boolean>;
   // A document that fails its schema is moved aside (see list) and reads as absent.
   get<T extends z.ZodType>(collection: Collection, id: string, schema: T): Promise<z.output<T> | undefined>;
   // Every valid document; each invalid one is reported, moved to quarantine/<collection>/ and never returned.
@@ -33,7 +47,7 @@ export interface StateStoreOptions {
 }
 
 const safeId = /^[A-Za-z0-9_-]+$/;
-const collections: Collection[] = ['jobs', 'models', 'checkpoints', 'sweeps'];
+const collections: Collection[] = ['jobs', 'models', 'checkpoints', 'sweeps', 'keys', 'audit', 'usage'];
 
 // JSON documents under DATA_DIR/<collection>/<id>.json. Writes to one document are
 // serialised, so an older write can never land after a newer one.
@@ -86,33 +100,90 @@ export async function openStateStore(directory: string, options: StateStoreOptio
     await quarantine(collection, file, problem);
     return undefined;
   };
+  // The tenant of each document of the collections trimmed per tenant (id → tenant), learned from
+  // the files once, then kept up to date by every write and removal.
+  const tenantIndexes = new Map<Collection, Map<string, string>>();
+  const write = (collection: Collection, file: string, id: string, contents: string) =>
+    writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
+      throw health.failed(StorageError.fromFile(error, `writing ${collection}/${id}`));
+    });
   const put = (collection: Collection, id: string, value: unknown): Promise<void> => {
     const file = fileOf(collection, id);
     const contents = JSON.stringify(value);
-    return serialise(file, () =>
-      writeFileAtomic(file, contents).then(health.succeeded, (error: NodeJS.ErrnoException) => {
-        throw health.failed(StorageError.fromFile(error, `writing ${collection}/${id}`));
-      }));
+    return serialise(file, async () => {
+      await write(collection, file, id, contents);
+      tenantIndexes.get(collection)?.set(id, tenantOfDocument(value, DEFAULT_TENANT));
+    });
   };
   const remove = (collection: Collection, id: string): Promise<void> => {
     const file = fileOf(collection, id);
-    return serialise(file, () => rm(file, { force: true }));
+    return serialise(file, async () => {
+      await rm(file, { force: true });
+      tenantIndexes.get(collection)?.delete(id);
+    });
   };
   const ids = async (collection: Collection) =>
     (await readdir(path.join(directory, collection))).filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)).filter((id) => safeId.test(id));
+  // Every document's tenant, by its id (a file that cannot be read counts for the default tenant).
+  const tenantIndex = async (collection: Collection) => {
+    const index = tenantIndexes.get(collection) ?? new Map<string, string>();
+    tenantIndexes.set(collection, index);
+    const present = new Set(await ids(collection));
+    for (const id of index.keys()) if (!present.has(id)) index.delete(id);
+    for (const id of present) {
+      if (index.has(id)) continue;
+      const text = await readFile(fileOf(collection, id), 'utf8').catch(() => 'null');
+      let document: unknown = null;
+      try {
+        document = JSON.parse(text);
+      } catch {
+        // (Moved aside by the next read; counted meanwhile.)
+      }
+      index.set(id, tenantOfDocument(document, DEFAULT_TENANT));
+    }
+    return index;
+  };
+  // Removes the oldest of `present` (ids, oldest first) beyond `keep`, never `adding`.
+  const trimIds = async (collection: Collection, present: string[], keep: number, adding: string | undefined) => {
+    const others = present.filter((id) => id !== adding);
+    const beyond = others.slice(0, Math.max(0, present.length - keep));
+    for (const id of beyond) await remove(collection, id);
+    return beyond;
+  };
   return {
     directory,
     put,
     remove,
     // One trim of a collection at a time: two at once could each keep its own document and remove the other's.
-    trim: (collection, keep, adding) => serialise(`trim:${collection}`, async () => {
-      if (adding) await put(collection, adding.id, adding.value);
-      const present = (await ids(collection)).sort();
-      const others = present.filter((id) => id !== adding?.id);
-      const beyond = others.slice(0, Math.max(0, present.length - keep));
-      for (const id of beyond) await remove(collection, id);
-      return beyond;
+    trim: (collection, keep, adding, options = {}) => serialise(`trim:${collection}`, async () => {
+      if (!options.perTenant) {
+        if (adding) await put(collection, adding.id, adding.value);
+        return trimIds(collection, (await ids(collection)).sort(), keep, adding?.id);
+      }
+      const index = await tenantIndex(collection);
+      const addingTenant = adding && tenantOfDocument(adding.value, DEFAULT_TENANT);
+      if (adding) {
+        const kept = [...index].filter(([id, tenant]) => tenant === addingTenant && id !== adding.id).length;
+        if (options.refuseAt !== undefined && kept >= options.refuseAt) throw new TenantFull(addingTenant!, kept);
+        await put(collection, adding.id, adding.value);
+      }
+      const byTenant = new Map<string, string[]>();
+      for (const [id, tenant] of index) {
+        if (addingTenant === undefined || tenant === addingTenant) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), id]);
+      }
+      const removed = [];
+      for (const present of byTenant.values()) removed.push(...(await trimIds(collection, present.sort(), keep, adding?.id)));
+      return removed.sort();
     }),
+    replace: (collection, id, value) => {
+      const file = fileOf(collection, id);
+      const contents = JSON.stringify(value);
+      return serialise(file, async () => {
+        if (!(await access(file).then(() => true, () => false))) return false;
+        await write(collection, file, id, contents);
+        return true;
+      });
+    },
     get: async (collection, id, schema) => (safeId.test(id) ? read(collection, fileOf(collection, id), schema) : undefined),
     list: async (collection, schema) => {
       const names = (await readdir(path.join(directory, collection))).filter((name) => name.endsWith('.json'));

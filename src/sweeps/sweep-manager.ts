@@ -6,6 +6,7 @@ import { finishedStatuses, type Job } from '../schemas/jobs.js';
 import { sweepRecordSchema, type Sweep, type SweepRecord, type SweepRequest, type SweptName } from '../schemas/sweeps.js';
 import type { StateStore } from '../store/state-store.js';
 import { StorageError } from '../store/storage-error.js';
+import { sees, type Submitter, type Viewer } from '../tenants/access.js';
 import type { SweepsService } from './sweeps-service.js';
 
 // Every combination of the grid's lists, in the order they are written: {a:[1,2], b:[3]} →
@@ -32,7 +33,7 @@ export class SweepManager implements SweepsService {
     for (const sweep of stored.sort((a, b) => a.id.localeCompare(b.id))) this.sweeps.set(sweep.id, sweep);
   }
 
-  async create(request: SweepRequest): Promise<Sweep> {
+  async create(request: SweepRequest, submitter: Submitter): Promise<Sweep> {
     const seed = request.base.seed ?? Math.floor(Math.random() * 2 ** 31);
     const members = combinations(request.grid).flatMap((values) =>
       Array.from({ length: request.repeats }, (_, repeat) => ({
@@ -41,10 +42,12 @@ export class SweepManager implements SweepsService {
       })));
     const base = { epochs: 10, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0, weightDecay: 0, ...request.base };
     // One seed for every member unless the grid sweeps it: members differ only where asked.
-    const jobs = await this.jobs.createMany(members.map(({ values }) => ({ ...base, seed, ...values })));
+    const jobs = await this.jobs.createMany(members.map(({ values }) => ({ ...base, seed, ...values })), submitter);
     const sweep: SweepRecord = {
       id: newId('sweep'),
       createdAt: new Date().toISOString(),
+      tenant: submitter.tenant,
+      keyId: submitter.keyId,
       base: request.base,
       grid: request.grid as Record<string, number[]>,
       repeats: request.repeats,
@@ -65,8 +68,9 @@ export class SweepManager implements SweepsService {
     return this.view(await this.record(id));
   }
 
-  async list(limit: number, cursor?: string): Promise<{ sweeps: Sweep[]; nextCursor: string | null }> {
-    const { page, nextCursor } = paginate((await this.all()).reverse(), limit, cursor);
+  async list(limit: number, cursor: string | undefined, viewer: Viewer): Promise<{ sweeps: Sweep[]; nextCursor: string | null }> {
+    const visible = (await this.all()).filter((sweep) => sees(viewer, sweep.tenant));
+    const { page, nextCursor } = paginate(visible.reverse(), limit, cursor);
     return { sweeps: await Promise.all(page.map((sweep) => this.view(sweep))), nextCursor };
   }
 

@@ -51,6 +51,7 @@ const scripts: Record<string, Script> = {
     ],
   },
   'scripts/generate-openapi.ts': { ...npmRun('openapi', 'scripts/generate-openapi.ts'), bad: noArguments },
+  'scripts/docs-figures.ts': { ...npmRun('docs:figures', 'scripts/docs-figures.ts'), bad: [unknown, { args: ['--check=yes'], names: '--check' }, { args: ['extra'], names: 'extra' }] },
   'scripts/build-wasm.ts': { ...npmRun('build:wasm', 'scripts/build-wasm.ts'), bad: noArguments },
   // Plain JavaScript: they run before anything is built.
   'scripts/build.mjs': { npmScript: 'build', command: [process.execPath, 'scripts/build.mjs'], bad: noArguments },

@@ -29,17 +29,17 @@ export interface Watch {
 
 const STREAM_OVERDUE_MS = 45_000;
 
-// `lastEventId`: resume after that event (the stream's ?lastEventId=).
-export async function watch(app: FastifyInstance, jobId: string, lastEventId?: string): Promise<Watch> {
+// `lastEventId`: resume after that event (the stream's ?lastEventId=); `token`: the key (?token=).
+export async function watch(app: FastifyInstance, jobId: string, lastEventId?: string, token?: string): Promise<Watch> {
   const address = app.server.address();
   const base = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : await app.listen({ port: 0, host: '127.0.0.1' });
-  return watchAt(base, jobId, lastEventId);
+  return watchAt(base, jobId, lastEventId, token);
 }
 
 // The same on a server at `base` (http://host:port), e.g. a replica in its own process.
-export async function watchAt(base: string, jobId: string, lastEventId?: string): Promise<Watch> {
-  const query = lastEventId === undefined ? '' : `?lastEventId=${encodeURIComponent(lastEventId)}`;
-  const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${jobId}/events${query}`);
+export async function watchAt(base: string, jobId: string, lastEventId?: string, token?: string): Promise<Watch> {
+  const query = new URLSearchParams({ ...(lastEventId === undefined ? {} : { lastEventId }), ...(token === undefined ? {} : { token }) }).toString();
+  const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${jobId}/events${query ? `?${query}` : ''}`);
   const messages: Array<Record<string, any>> = [];
   const waiting: Array<{ test: (message: Record<string, any>) => boolean; resolve: (message: Record<string, any>) => void }> = [];
   socket.on('message', (data) => {

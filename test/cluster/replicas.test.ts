@@ -11,7 +11,7 @@ import type { JobEvent } from '../../src/schemas/jobs.js';
 import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
 import { openModelRegistry } from '../../src/models/model-registry.js';
 import { openRedisStore } from '../../src/adapters/redis/redis-store.js';
-import { eventId, formatEventId, isAfter } from '../../src/routes/job-event-ids.js';
+import { eventId, formatEventId, isAfter } from '../../src/jobs/event-ids.js';
 
 let redis: RedisServer;
 const apps: FastifyInstance[] = [];
@@ -170,9 +170,12 @@ describe('replicas on Redis', () => {
     expect((await b.inject({ method: 'POST', url: `/jobs/${id}/cancel` })).statusCode).toBe(200);
     expect(await rest.closed).toBe(1000);
     expect(await whole.closed).toBe(1000);
-    // It starts with the job's state as it resumes, then only what came after what it had.
-    expect(rest.messages[0]).toMatchObject({ type: 'status', status: 'running' });
+    // Only what came after what it had, in id order (the job's running status after the epochs it
+    // counts), then live.
+    expect(rest.messages.find((m) => m.type === 'status')).toMatchObject({ status: 'running' });
     expect(rest.messages.every((m) => isAfter(eventId(m as JobEvent), eventId(last)))).toBe(true);
+    const ids = rest.messages.map((m) => eventId(m as JobEvent));
+    expect(ids.every((id, i) => i === 0 || isAfter(id, ids[i - 1]))).toBe(true);
     // What it had and what it got on B: the baseline, every epoch and the end, each once, in order,
     // as a client that never left got them.
     const substantive = (messages: Array<Record<string, any>>) => messages.filter((m) => ['baseline', 'epoch', 'end'].includes(m.type));

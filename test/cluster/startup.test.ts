@@ -19,7 +19,8 @@ describe.concurrent('a process whose Redis never answers', () => {
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const stop = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
+    // (On 'close', once stderr's last line is read, not on 'exit'.)
+    const code = await new Promise((resolve) => child.once('close', (status, signal) => resolve(status ?? signal)));
     clearTimeout(stop);
     expect(code).toBe(1);
     // (One JSON log line, as every line the service writes.)

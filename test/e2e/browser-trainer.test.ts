@@ -6,7 +6,7 @@ import { collectErrors, launchChromium } from '../helpers/chromium.js';
 import { testApp, waitForJob } from '../helpers/app.js';
 
 // /browser/trainer.js in Debian's Chromium: the service's engine in a tab, to the bits of the
-// service's own jobs (on whichever Node runs this suite: CI runs it on Node 20 and on Node 24).
+// service's own jobs (on whichever Node runs this suite: CI runs this file on Node 20 and on Node 24).
 interface Run {
   baseline: Record<string, number>;
   metrics: Array<Record<string, number>>;

@@ -53,7 +53,8 @@ function run(env: Record<string, string>): Run {
       }
     });
   }
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  // 'close', not 'exit': the pipes may still hold the last lines when the process has exited.
+  const exited = new Promise<number | string | null>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal)));
   const started: Run = {
     lines,
     exited,

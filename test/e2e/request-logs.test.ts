@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllStarted, startServer, type ServerProcess } from '../robustness/server-process.js';
 
-// README: "Every response carries an x-request-id (yours if you sent one), which the logs carry
+// docs/api.md: "Every response carries an x-request-id (yours if you sent one), which the logs carry
 // too." Checked on the real server process and the pino JSON it writes to stdout.
 describe('x-request-id in the responses and in the real logs', () => {
   let server: ServerProcess;

@@ -111,7 +111,7 @@ describe('the SIMD engine on the real Fashion-MNIST', () => {
     };
     measured.push(`TS vs SIMD, ${name}: ts=${JSON.stringify(withoutSeconds([a])[0])} simd=${JSON.stringify(withoutSeconds([b])[0])} `
       + `max diffs ${JSON.stringify(diffs)}; seconds ts ${a.seconds.toFixed(2)} simd ${b.seconds.toFixed(2)}`);
-    // The README's claim: the two kernel sets agree within 2e-7 after a real epoch (float32
+    // docs/performance.md's claim: the two kernel sets agree within 2e-7 after a real epoch (float32
     // sums in another order: a few units in the last place), and classify the same images
     // but for a near-tie or two.
     expect(diffs.trainLoss).toBeLessThan(1e-7);

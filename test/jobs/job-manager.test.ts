@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../src/errors.js';
 import { encodeCheckpoint } from '../../src/jobs/checkpoint-codec.js';
+import { epochUsage } from '../../src/adapters/files/epoch-usage.js';
 import { JobManager, type JobManagerOptions } from '../../src/adapters/files/job-manager.js';
 import { openModelRegistry, type ModelRegistry } from '../../src/models/model-registry.js';
 import type { Outcome } from '../../src/runtime/training-runtime.js';
@@ -19,6 +20,9 @@ import { checkpointAfter, epochMetrics, ScriptedRuntime } from './scripted-runti
 
 const request = { epochs: 3, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0, weightDecay: 0 };
 const log = pino({ level: 'silent' });
+// One tenant, no quotas (as on a service without keys).
+const owner = { tenant: 'default', keyId: null, quotas: null };
+const everyone = { tenant: 'default', allTenants: true };
 
 describe('the job manager', () => {
   let dataDir: { path: string; remove: () => Promise<void> };
@@ -34,7 +38,7 @@ describe('the job manager', () => {
     stores.push(store);
     models = await openModelRegistry(store, { maxCount: 100, maxAgeMs: 0 });
     runtime = new ScriptedRuntime(capacity);
-    manager = new JobManager({ runtime, store, models, log, maxQueued: 10, retention: { maxCount: 100, maxAgeMs: 0 }, ...options });
+    manager = new JobManager({ runtime, store, models, log, maxQueued: 10, retention: { maxCount: 100, maxAgeMs: 0 }, epochs: epochUsage(store, log), ...options });
     await manager.restore();
   };
   const onDisk = async (collection: string, id: string) => JSON.parse(await readFile(path.join(dataDir.path, collection, `${id}.json`), 'utf8'));
@@ -55,7 +59,7 @@ describe('the job manager', () => {
   });
 
   it('takes a job from queued to running to succeeded, each change on disk and announced, and keeps its model', async () => {
-    const job = await manager.create({ ...request, seed: 7 });
+    const job = await manager.create({ ...request, seed: 7 }, owner);
     // On disk before create() resolved.
     expect(await onDisk('jobs', job.id)).toMatchObject({ id: job.id, hyperparameters: { seed: 7 } });
     const events: JobEvent[] = [];
@@ -92,7 +96,7 @@ describe('the job manager', () => {
     expect(existsSync(path.join(dataDir.path, 'checkpoints', `${job.id}.json`))).toBe(false);
     expect(events.map((event) => (event.type === 'status' || event.type === 'end' ? `${event.type}:${event.status}` : event.type)))
       .toEqual(['baseline', 'progress', 'epoch', 'epoch', 'epoch', 'status:succeeded', 'end:succeeded']);
-    expect(manager.events.snapshot(job).map((event) => event.type)).toEqual(['status', 'baseline', 'epoch', 'epoch', 'epoch', 'end']);
+    expect(manager.events.snapshot(job).map((event) => event.type)).toEqual(['baseline', 'epoch', 'epoch', 'epoch', 'status', 'end']);
     expect(manager.runningCount()).toBe(0);
   });
 
@@ -110,7 +114,7 @@ describe('the job manager', () => {
     },
     { outcome: { kind: 'cancelled', metrics: [] }, status: 'cancelled', error: null },
   ] as const)('ends a job whose run ends $outcome.kind as $status', async ({ outcome, status, error }) => {
-    const job = await manager.create(request);
+    const job = await manager.create(request, owner);
     runtime.runs[0].end(outcome as Outcome);
     await settled(job.id, status);
     expect(job.error).toEqual(error);
@@ -122,9 +126,9 @@ describe('the job manager', () => {
 
   it('runs jobs in order, as many at once as the runtime takes, and only once the runtime is ready', async () => {
     runtime = new ScriptedRuntime(2, { startReady: false });
-    manager = new JobManager({ runtime, store, models, log, maxQueued: 10, retention: { maxCount: 100, maxAgeMs: 0 } });
+    manager = new JobManager({ runtime, store, models, log, maxQueued: 10, retention: { maxCount: 100, maxAgeMs: 0 }, epochs: epochUsage(store, log) });
     const jobs = [];
-    for (let i = 0; i < 3; i++) jobs.push(await manager.create(request));
+    for (let i = 0; i < 3; i++) jobs.push(await manager.create(request, owner));
     expect(runtime.runs).toHaveLength(0);
     expect(jobs.map((job) => job.status)).toEqual(['queued', 'queued', 'queued']);
     await runtime.becomeReady();
@@ -136,8 +140,8 @@ describe('the job manager', () => {
   });
 
   it('cancels a queued job at once, a running one through its run, and answers 409 when the run completed first', async () => {
-    const running = await manager.create(request);
-    const queued = await manager.create(request);
+    const running = await manager.create(request, owner);
+    const queued = await manager.create(request, owner);
     expect((await manager.cancel(queued.id)).status).toBe('cancelled');
     expect(runtime.runs).toHaveLength(1);
 
@@ -147,7 +151,7 @@ describe('the job manager', () => {
     expect((await cancelling).status).toBe('cancelled');
 
     // The run finished its last batch before the cancel reached it.
-    const racing = await manager.create(request);
+    const racing = await manager.create(request, owner);
     const late = manager.cancel(racing.id);
     runtime.runs[1].end({ kind: 'completed', weights: new Float32Array(7840), bias: new Float32Array(10), metrics: [epochMetrics(1)] });
     await expect(late).rejects.toMatchObject({ code: 'JOB_ALREADY_FINISHED', statusCode: 409 });
@@ -155,12 +159,12 @@ describe('the job manager', () => {
   });
 
   it('on shutdown pauses running jobs at the end of an epoch, then at once, and puts them back in the queue with their last checkpoint', async () => {
-    const job = await manager.create(request);
+    const job = await manager.create(request, owner);
     const [run] = runtime.runs;
     run.emit({ type: 'epoch', metrics: epochMetrics(1), checkpoint: checkpointAfter(1), threads: 1 });
     const stopping = manager.shutdown(50);
     expect(run.stops).toEqual(['pause']);
-    await expect(manager.create(request)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    await expect(manager.create(request, owner)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
     await vi.waitFor(() => expect(run.stops).toEqual(['pause', 'pause-now']));
     run.end({ kind: 'paused', metrics: [epochMetrics(1)] });
     await stopping;
@@ -176,11 +180,11 @@ describe('the job manager', () => {
   });
 
   it('restores a job that was running from its checkpoint, and moves aside files that do not validate', async () => {
-    const job = await manager.create(request);
+    const job = await manager.create(request, owner);
     runtime.runs[0].emit({ type: 'epoch', metrics: epochMetrics(1), checkpoint: checkpointAfter(1), threads: 1 });
     runtime.runs[0].emit({ type: 'epoch', metrics: epochMetrics(2), checkpoint: checkpointAfter(2), threads: 1 });
     await store.flush();
-    const broken = await manager.create(request);
+    const broken = await manager.create(request, owner);
     // A checkpoint whose weights are 100 floats, a job record with an unknown status, a model without weights.
     await writeFile(path.join(dataDir.path, 'checkpoints', `${broken.id}.json`),
       JSON.stringify({ ...encodeCheckpoint(checkpointAfter(1)), weights: Buffer.alloc(400).toString('base64') }));
@@ -204,7 +208,7 @@ describe('the job manager', () => {
   });
 
   it('loads a job stored before the baseline existed, with baseline null', async () => {
-    const job = await manager.create(request);
+    const job = await manager.create(request, owner);
     await store.flush();
     const { baseline: _, ...older } = await onDisk('jobs', job.id);
     await writeFile(path.join(dataDir.path, 'jobs', `${job.id}.json`), JSON.stringify({ ...older, status: 'cancelled', finishedAt: older.createdAt }));
@@ -217,13 +221,13 @@ describe('the job manager', () => {
     await open({ retention: { maxCount: 2, maxAgeMs: 0 } }, 1);
     const ids = [];
     for (let i = 0; i < 4; i++) {
-      const job = await manager.create(request);
+      const job = await manager.create(request, owner);
       ids.push(job.id);
       runtime.runs[i].end({ kind: 'cancelled', metrics: [] });
       await settled(job.id, 'cancelled');
     }
-    const live = await manager.create(request);
-    expect(manager.list(100, undefined, false).jobs.map((job) => job.id)).toEqual([live.id, ids[3], ids[2]]);
+    const live = await manager.create(request, owner);
+    expect(manager.list(100, undefined, false, everyone).jobs.map((job) => job.id)).toEqual([live.id, ids[3], ids[2]]);
     expect(existsSync(path.join(dataDir.path, 'jobs', `${ids[0]}.json`))).toBe(false);
     await expect(manager.delete(live.id)).rejects.toMatchObject({ code: 'JOB_NOT_FINISHED' });
     await manager.delete(ids[3]);
@@ -232,11 +236,11 @@ describe('the job manager', () => {
   });
 
   it('lists summaries without the per-epoch history unless asked for it', async () => {
-    const job = await manager.create(request);
+    const job = await manager.create(request, owner);
     runtime.runs[0].emit({ type: 'epoch', metrics: epochMetrics(1), checkpoint: checkpointAfter(1), threads: 1 });
-    const [summary] = manager.list(10, undefined, false).jobs;
+    const [summary] = manager.list(10, undefined, false, everyone).jobs;
     expect(summary).not.toHaveProperty('metrics');
     expect(summary).toMatchObject({ id: job.id, latestMetrics: epochMetrics(1), epochsDone: 1 });
-    expect(manager.list(10, undefined, true).jobs[0]).toMatchObject({ id: job.id, metrics: [epochMetrics(1)] });
+    expect(manager.list(10, undefined, true, everyone).jobs[0]).toMatchObject({ id: job.id, metrics: [epochMetrics(1)] });
   });
 });

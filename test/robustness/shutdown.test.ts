@@ -207,7 +207,7 @@ describe('SIGTERM to the real server process while a job trains and a client wat
         expect(typeof body.error.message).toBe('string');
       }
       expect((await app.jobs.get(id))!.status).toBe('queued'); // paused for a restart, not cancelled
-      expect((await app.jobs.list(100, undefined, false)).jobs).toHaveLength(1);
+      expect((await app.jobs.list(100, undefined, false, { tenant: 'default', allTenants: true })).jobs).toHaveLength(1);
     } finally {
       await app.close();
       await dataDir.remove();

@@ -7,6 +7,8 @@ import { EventSource } from 'eventsource';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { eventId, formatEventId } from '../../src/jobs/event-ids.js';
+import type { JobEvent } from '../../src/schemas/jobs.js';
 import { testApp, waitForJob } from '../helpers/app.js';
 
 type Message = Record<string, any>;
@@ -229,6 +231,32 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     }, { timeout: 10_000 }).toBe(true);
   });
 
+  it('replays the same messages in the same order on both transports: the order of their ids, as they were sent live', async () => {
+    const job = await post({ epochs: 2, seed: 10 });
+    await waitForJob(app, job.id);
+    const webSocket = await watchWebSocket(`${base.replace('http', 'ws')}/jobs/${job.id}/events`).done;
+    const streamed = parseEventStream((await curl(`${base}/jobs/${job.id}/events`).exited).output);
+    expect(webSocket.map((m) => m.type)).toEqual(['baseline', 'epoch', 'epoch', 'status', 'end']);
+    expect(webSocket).toEqual(streamed.map((event) => event.data));
+    expect(streamed.map((event) => event.id)).toEqual(['0-3', '1-0', '2-0', '3-0', '3-1']);
+  });
+
+  it('sends a WebSocket joining a running job its replay in id order, so the last message it got is where it resumes', async () => {
+    const job = await post({ epochs: 1000, seed: 11 });
+    await expect.poll(async () => (await app.inject({ method: 'GET', url: `/jobs/${job.id}` })).json().epochsDone, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${job.id}/events`);
+    const messages: Message[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    // Its replay and the live messages after it, up to the next epoch.
+    await expect.poll(() => messages.filter((m) => m.type === 'epoch').length, { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await cancel(job.id);
+    await closed;
+    const ids = messages.map((m) => formatEventId(eventId(m as JobEvent)));
+    expect(messages.slice(0, 3).map((m) => m.type)).toEqual(['baseline', 'epoch', 'epoch']);
+    expect(increasing(ids)).toBe(true);
+  }, 120_000);
+
   it('refuses an unknown job with 404 and a Last-Event-ID that is not one of its ids with 400', async () => {
     const missing = await fetch(`${base}/jobs/job_nope/events`, { headers: { accept: 'text/event-stream' } });
     expect(missing.status).toBe(404);
@@ -272,8 +300,8 @@ describe('GET /jobs/:id/events as Server-Sent Events', () => {
     const ws = `${base.replace('http', 'ws')}/jobs/${job.id}/events`;
     const everything = await watchWebSocket(ws).done;
     const afterEpoch1 = await watchWebSocket(`${ws}?lastEventId=1-0`).done;
-    // The replay of a finished job: its final status, epochs 2 and 3, the end (not the baseline, nor epoch 1).
-    expect(afterEpoch1.map((m) => (m.type === 'epoch' ? `epoch ${m.metrics.epoch}` : m.type))).toEqual(['status', 'epoch 2', 'epoch 3', 'end']);
+    // The replay of a finished job: epochs 2 and 3, its final status, the end (not the baseline, nor epoch 1).
+    expect(afterEpoch1.map((m) => (m.type === 'epoch' ? `epoch ${m.metrics.epoch}` : m.type))).toEqual(['epoch 2', 'epoch 3', 'status', 'end']);
     expect(afterEpoch1).toEqual(everything.filter((m) => m.type === 'status' || (m.type === 'epoch' && m.metrics.epoch > 1) || m.type === 'end'));
     // Past its last event: nothing to send, and the socket still closes.
     expect(await watchWebSocket(`${ws}?lastEventId=4-1`).done).toEqual([]);

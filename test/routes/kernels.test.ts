@@ -1,5 +1,5 @@
 // TRAINING_KERNELS through the app: the TypeScript reference kernels train the same model as
-// the default SIMD ones (within the README's 2e-7 after a real epoch), and /readyz says which run.
+// the default SIMD ones (within docs/performance.md's 2e-7 after a real epoch), and /readyz says which run.
 import { describe, expect, it } from 'vitest';
 import { testApp, waitForJob } from '../helpers/app.js';
 

@@ -82,6 +82,9 @@ describe('model files', () => {
       classNames: document.classNames,
       hyperparameters: null,
       metrics: { testAcc: evaluation.accuracy },
+      // The importer's tenant's (an open service: the default tenant), private whatever the document says.
+      tenant: 'default',
+      visibility: 'private',
     });
     // Served at once, and the newest: /predict's default, and /v2's fashion-mnist.
     expect((await app.inject({ method: 'GET', url: '/models' })).json().models[0]).toEqual(summary);

@@ -45,7 +45,7 @@ describe('POST /models with weightsSha256 and source "browser"', () => {
     const summary = response.json();
     expect(summary).toEqual({
       id: expect.stringMatching(/^model_/), source: 'browser', jobId: null, dataset: 'fashion-mnist', createdAt: expect.any(String),
-      classNames: expect.any(Array), hyperparameters, metrics,
+      classNames: expect.any(Array), hyperparameters, metrics, tenant: 'default', visibility: 'private',
     });
     const full = (await app.inject({ method: 'GET', url: `/models/${summary.id}` })).json();
     expect(full.weightsSha256).toBe(document.weightsSha256);

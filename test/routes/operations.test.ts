@@ -99,7 +99,8 @@ describe('operations routes', () => {
 describe('errors nobody planned for', () => {
   it('answer 500 INTERNAL_ERROR without leaking the cause', async () => {
     const app = await buildApp({ DATA_DIR: (await temporaryDirectory()).path, POOL_SIZE: 1, logger: false, dataset: await sharedDataset() });
-    app.get('/boom', async () => {
+    // (Every route declares its scope, or the app does not start.)
+    app.get('/boom', { config: { scope: 'public' } }, async () => {
       throw new Error('secret database password is hunter2');
     });
     await app.ready();
@@ -137,7 +138,7 @@ describe('with API_TOKEN set', () => {
       expect(expectError(missing, 401, 'UNAUTHORIZED').message).toContain('Bearer');
       expect(missing.headers['www-authenticate']).toBe('Bearer');
       const wrong = await app.inject({ method, url, headers: { authorization: 'Bearer correct-horse-battery-stapler' } });
-      expect(expectError(wrong, 401, 'UNAUTHORIZED').message).toBe('the token is not valid');
+      expect(expectError(wrong, 401, 'UNAUTHORIZED').message).toMatch(/^the token is not valid/);
     }
     expectError(await app.inject({ method: 'GET', url: '/jobs', headers: { authorization: `Basic ${token}` } }), 401, 'UNAUTHORIZED');
     // A query token only counts for WebSocket upgrades, where browsers cannot set headers.

@@ -74,7 +74,7 @@ describe('GET /sweeps/:id/events', () => {
     expect(code).toBe(1000);
     const [first, second] = sweep.members.map((m: { jobId: string }) => m.jobId);
     expect(messages.map((m) => (m.type === 'sweep-end' ? 'sweep-end' : `${m.jobId === first ? 1 : 2}:${m.type}`))).toEqual([
-      '1:status', '1:baseline', '1:epoch', '1:end', '2:status', '2:baseline', '2:epoch', '2:end', 'sweep-end',
+      '1:baseline', '1:epoch', '1:status', '1:end', '2:baseline', '2:epoch', '2:status', '2:end', 'sweep-end',
     ]);
     // The replay tells what the live stream told.
     const settled = (list: Message[]) => list.filter((m) => m.type === 'epoch' || m.type === 'baseline').map((m) => [m.jobId, m.metrics]);

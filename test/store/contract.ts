@@ -17,6 +17,7 @@ export interface OpenedStore {
 
 const request = { epochs: 3, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0, weightDecay: 0, seed: 5 };
 const documentSchema = z.object({ id: z.string(), n: z.number() }).strict();
+const tenantDocumentSchema = z.object({ id: z.string(), tenant: z.string().optional() }).strict();
 
 export function storeContract(name: string, open: (options: StateStoreOptions) => Promise<OpenedStore>): void {
   describe(`the state-store contract: ${name}`, () => {
@@ -58,6 +59,42 @@ export function storeContract(name: string, open: (options: StateStoreOptions) =
       expect(await store.trim('models', 3)).toEqual([]);
     });
 
+    it('trims each tenant apart, refuses a document whose tenant is full, and counts documents stored before tenants as the default tenant\'s', async () => {
+      const { store, writeRaw } = await opened();
+      const ids = async () => (await store.list('models', tenantDocumentSchema)).map((document) => `${document.tenant ?? '-'}:${document.id}`).sort();
+      const add = (id: string, tenant: string | undefined, refuseAt?: number) =>
+        store.trim('models', 2, { id, value: tenant === undefined ? { id } : { id, tenant } }, { perTenant: true, refuseAt });
+      await writeRaw('models', 'm_0', JSON.stringify({ id: 'm_0' }));
+      expect(await add('m_1', 'a')).toEqual([]);
+      expect(await add('m_2', 'b')).toEqual([]);
+      expect(await add('m_3', 'a')).toEqual([]);
+      // a has two: its oldest goes; b and the default tenant keep theirs.
+      expect(await add('m_4', 'a')).toEqual(['m_1']);
+      expect(await add('m_5', undefined)).toEqual([]);
+      expect(await add('m_6', 'default')).toEqual(['m_0']);
+      expect(await ids()).toEqual(['-:m_5', 'a:m_3', 'a:m_4', 'b:m_2', 'default:m_6']);
+      await expect(add('m_7', 'a', 2)).rejects.toMatchObject({ name: 'TenantFull', tenant: 'a', count: 2 });
+      expect(await add('m_7', 'b', 2)).toEqual([]);
+      expect(await ids()).toEqual(['-:m_5', 'a:m_3', 'a:m_4', 'b:m_2', 'b:m_7', 'default:m_6']);
+      // Trimmed with no document added: every tenant to the count.
+      expect(await store.trim('models', 1, undefined, { perTenant: true })).toEqual(['m_2', 'm_3', 'm_5']);
+      // Two tenants racing for their last places: exactly the limit of each is let in.
+      const racing = ['c', 'd'].flatMap((tenant) => Array.from({ length: 6 }, (_, i) => ({ id: `m_8${tenant}${i}`, tenant })));
+      const results = await Promise.allSettled(racing.map(({ id, tenant }) => store.trim('models', 10, { id, value: { id, tenant } }, { perTenant: true, refuseAt: 3 })));
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(6);
+      expect((await ids()).filter((id) => /^[cd]:/.test(id)).map((id) => id[0])).toEqual(['c', 'c', 'c', 'd', 'd', 'd']);
+    });
+
+    it('replace() writes a document only where one is: it never brings back one removed meanwhile', async () => {
+      const { store } = await opened();
+      await store.put('models', 'm_1', { id: 'm_1', n: 1 });
+      expect(await store.replace('models', 'm_1', { id: 'm_1', n: 2 })).toBe(true);
+      expect(await store.get('models', 'm_1', documentSchema)).toEqual({ id: 'm_1', n: 2 });
+      const [, replaced] = await Promise.all([store.remove('models', 'm_1'), store.replace('models', 'm_1', { id: 'm_1', n: 3 })]);
+      expect(replaced).toBe(false);
+      expect(await store.get('models', 'm_1', documentSchema)).toBeUndefined();
+    });
+
     it('flush() resolves once every write started has landed', async () => {
       const { store } = await opened();
       for (let n = 0; n < 50; n++) void store.put('checkpoints', `c${n % 5}`, { id: `c${n % 5}`, n });
@@ -83,7 +120,7 @@ export function storeContract(name: string, open: (options: StateStoreOptions) =
 
     it('keeps job records, checkpoints and models exactly, float32 weights included', async () => {
       const { store, writeRaw } = await opened();
-      const job = { ...newJobRecord(request), metrics: [epochMetrics(1)], epochsDone: 1 };
+      const job = { ...newJobRecord(request, { tenant: 'default', keyId: null }), metrics: [epochMetrics(1)], epochsDone: 1 };
       await store.put('jobs', job.id, job);
       expect(await store.get('jobs', job.id, jobSchema)).toEqual(job);
       const checkpoint = checkpointAfter(2);
@@ -97,7 +134,7 @@ export function storeContract(name: string, open: (options: StateStoreOptions) =
       const registry = await openModelRegistry(store, { maxCount: 2, maxAgeMs: 0 });
       const weights = new Float32Array(7840).map((_, i) => Math.fround(i / 7840));
       const summary = {
-        id: 'model_0abc', source: 'trained' as const, jobId: job.id, dataset: 'fashion-mnist' as const, createdAt: new Date().toISOString(),
+        id: 'model_0abc', tenant: 'alice', visibility: 'public' as const, source: 'trained' as const, jobId: job.id, dataset: 'fashion-mnist' as const, createdAt: new Date().toISOString(),
         hyperparameters: job.hyperparameters, metrics: epochMetrics(3), classNames: new Array(10).fill('c'),
       };
       await registry.add(summary, { weights, bias: new Float32Array(10).fill(0.5) });
@@ -110,7 +147,8 @@ export function storeContract(name: string, open: (options: StateStoreOptions) =
       const reopened = await openModelRegistry(store, { maxCount: 2, maxAgeMs: 0 });
       expect(reopened.get('model_0abc')).toEqual(summary);
       expect(reopened.parameters('model_0abc')!.weights).toEqual(weights);
-      expect(reopened.get('model_1abc')).toEqual(imported);
+      // Stored without a tenant: the default tenant's, private (as models stored before tenants).
+      expect(reopened.get('model_1abc')).toEqual({ ...imported, tenant: 'default', visibility: 'private' });
       expect(reopened.parameters('model_1abc')!.weights).toEqual(weights.map((w) => -w));
     });
   });

@@ -7,6 +7,9 @@ import type { Services, ServicesOptions } from '../../ports.js';
 import { createLocalRuntime } from '../../runtime/local-runtime.js';
 import { openStateStore } from '../../store/state-store.js';
 import { SweepManager } from '../../sweeps/sweep-manager.js';
+import { auditLog } from '../../tenants/audit-log.js';
+import { openKeyRegistry } from '../../tenants/key-registry.js';
+import { epochUsage } from './epoch-usage.js';
 import { JobManager } from './job-manager.js';
 
 // The training runtime (which loads the dataset into the memory its workers share), the
@@ -30,6 +33,7 @@ export async function embeddedServices(app: FastifyInstance, options: ServicesOp
     log: app.log,
     maxQueued: options.maxQueuedJobs,
     retention: options.jobRetention,
+    epochs: epochUsage(store, app.log),
     onEpoch: options.onEpoch,
   });
   return {
@@ -40,6 +44,8 @@ export async function embeddedServices(app: FastifyInstance, options: ServicesOp
     jobs,
     sweeps: new SweepManager(jobs, store),
     watchers: localWatcherSlots(),
+    keys: await openKeyRegistry(store),
+    audit: auditLog(store, options.auditEntries, app.log),
     shutdown: (patienceMs) => jobs.shutdown(patienceMs),
     close: () => runtime.close(),
   };

@@ -13,7 +13,11 @@ import { loadJobs, saveNewJob } from './job-store.js';
 import { runJob, type RunningJob } from '../../jobs/job-runner.js';
 import { jobSummary, newJobRecord, secondsToFinish, transition, type JobRequest, type TransitionChanges } from '../../jobs/job-record.js';
 import { paginate } from '../../jobs/pagination.js';
+import { FairQueue } from '../../jobs/fair-queue.js';
 import { expired, type Retention } from '../../retention.js';
+import { sees, type Submitter, type Viewer } from '../../tenants/access.js';
+import { quotaExceeded, secondsToNextUtcDay } from '../../tenants/quotas.js';
+import type { EpochUsage } from './epoch-usage.js';
 
 export interface JobManagerOptions {
   runtime: TrainingRuntime;
@@ -23,22 +27,25 @@ export interface JobManagerOptions {
   maxQueued: number;
   // For finished jobs: how many are kept (the oldest go first), and for how long.
   retention: Retention;
+  // What each key's jobs asked for today (the epochsPerDay quota).
+  epochs: EpochUsage;
   onEpoch?: (metrics: EpochMetrics) => void;
 }
 
-// Owns every job of the one-process service: the FIFO queue in front of the training runtime,
+// Owns every job of the one-process service: the fair queue in front of the training runtime,
 // status changes (all through transition()), persistence, and the per-job events the stream
 // routes follow. Its reads are synchronous.
 export class JobManager implements JobsService {
   readonly events = new JobEventHub();
   // In creation order.
   private readonly jobs = new Map<string, Job>();
-  private readonly queue: string[] = [];
+  private readonly queue = new FairQueue();
   private readonly running = new Map<string, RunningJob>();
   private readonly checkpoints = new Map<string, Checkpoint>();
   private accepting = true;
-  // Jobs between the queue check and their first write.
+  // Jobs between the queue check and their first write, and how many of them are each key's.
   private creating = 0;
+  private readonly creatingByKey = new Map<string, number>();
 
   constructor(private readonly options: JobManagerOptions) {
     void options.runtime.ready.then(() => this.pump());
@@ -53,21 +60,25 @@ export class JobManager implements JobsService {
       if (checkpoint) this.checkpoints.set(job.id, checkpoint);
       // (If that write fails, the record still says running: the next start re-queues it too.)
       if (job.status === 'running') await this.apply(job, 'queued').catch(() => undefined);
-      this.queue.push(job.id);
+      this.queue.push(job.id, job.tenant);
       this.options.log.info({ jobId: job.id, epochsDone: job.epochsDone }, 'job re-queued after restart');
     }
+    await this.options.epochs.restore();
     await this.prune();
     this.pump();
   }
 
   // The job is on disk before this resolves: a job the service accepted is never lost.
-  async create(request: JobRequest): Promise<Job> {
-    return (await this.createMany([request]))[0];
+  async create(request: JobRequest, submitter: Submitter): Promise<Job> {
+    return (await this.createMany([request], submitter))[0];
   }
 
-  // All or none (a sweep): every job fits in the queue and reaches the disk, or none is created.
-  async createMany(requests: JobRequest[]): Promise<Job[]> {
+  // All or none (a sweep): every job fits in the queue and the submitter's quotas, and reaches the
+  // disk, or none is created. Checked and counted in one turn of the event loop: two requests
+  // cannot both take the last place.
+  async createMany(requests: JobRequest[], submitter: Submitter): Promise<Job[]> {
     if (!this.accepting) throw new ApiError('SHUTTING_DOWN', 'the service is shutting down and accepts no new jobs');
+    this.checkQuotas(requests, submitter);
     // Jobs that would wait for a worker: those queued beyond the workers free now.
     const waiting = this.queue.length + this.creating - (this.options.runtime.status().capacity - this.running.size);
     if (waiting + requests.length > this.options.maxQueued) {
@@ -75,26 +86,53 @@ export class JobManager implements JobsService {
       throw new ApiError('QUEUE_FULL', `${this.queue.length} jobs are already waiting; room for ${room} more, not ${requests.length}; retry later`,
         undefined, { 'retry-after': String(this.retryAfterSeconds()) });
     }
-    const jobs = requests.map((request) => newJobRecord(request));
+    const jobs = requests.map((request) => newJobRecord(request, submitter));
+    const { keyId } = submitter;
+    const charged = keyId !== null && submitter.quotas ? requests.reduce((sum, request) => sum + request.epochs, 0) : 0;
+    if (charged > 0) this.options.epochs.add(keyId!, charged);
     this.creating += jobs.length;
+    if (keyId !== null) this.creatingByKey.set(keyId, (this.creatingByKey.get(keyId) ?? 0) + jobs.length);
     try {
       const saved = await Promise.allSettled(jobs.map((job) => saveNewJob(this.options.store, job)));
       const failure = saved.find((result) => result.status === 'rejected');
       if (failure) {
         await Promise.all(jobs.map((job) => this.options.store.remove('jobs', job.id).catch(() => undefined)));
+        if (charged > 0) this.options.epochs.add(keyId!, -charged);
         throw failure.reason;
       }
     } finally {
       this.creating -= jobs.length;
+      if (keyId !== null) this.creatingByKey.set(keyId, this.creatingByKey.get(keyId)! - jobs.length);
     }
     // On disk now: even if the service began to shut down meanwhile, they run after the restart.
+    if (this.queue.length === 0 && this.running.size === 0) this.queue.restart();
     for (const job of jobs) {
       this.jobs.set(job.id, job);
-      this.queue.push(job.id);
-      this.options.log.info({ jobId: job.id, hyperparameters: job.hyperparameters }, 'job queued');
+      this.queue.push(job.id, job.tenant);
+      this.options.log.info({ jobId: job.id, tenant: job.tenant, hyperparameters: job.hyperparameters }, 'job queued');
     }
     this.pump();
     return jobs;
+  }
+
+  // The submitter's quotas, counted over its jobs (those being written included).
+  private checkQuotas(requests: JobRequest[], { keyId, quotas, tenant }: Submitter): void {
+    if (keyId === null || !quotas) return;
+    const asked = requests.length;
+    let unfinished = this.creatingByKey.get(keyId) ?? 0;
+    let queued = unfinished;
+    for (const job of this.jobs.values()) {
+      if (job.keyId !== keyId || finishedStatuses.includes(job.status)) continue;
+      unfinished++;
+      if (job.status === 'queued') queued++;
+    }
+    if (unfinished + asked > quotas.runningJobs) throw quotaExceeded('runningJobs', quotas.runningJobs, unfinished, this.retryAfterSeconds(keyId), asked);
+    if (queued + asked > quotas.queuedJobs) throw quotaExceeded('queuedJobs', quotas.queuedJobs, queued, this.retryAfterSeconds(keyId), asked);
+    const epochs = requests.reduce((sum, request) => sum + request.epochs, 0);
+    const used = this.options.epochs.used(keyId);
+    if (used + epochs > quotas.epochsPerDay) throw quotaExceeded('epochsPerDay', quotas.epochsPerDay, used, secondsToNextUtcDay(), epochs);
+    const models = this.options.models.countOf(tenant);
+    if (models >= quotas.modelsKept) throw quotaExceeded('modelsKept', quotas.modelsKept, models, 60);
   }
 
   get(id: string): Job | undefined {
@@ -102,8 +140,9 @@ export class JobManager implements JobsService {
   }
 
   // Newest first; summaries (without the per-epoch history) unless asked for the metrics.
-  list(limit: number, cursor: string | undefined, withMetrics: boolean): { jobs: Array<Job | JobSummary>; nextCursor: string | null } {
-    const { page, nextCursor } = paginate([...this.jobs.values()].reverse(), limit, cursor);
+  list(limit: number, cursor: string | undefined, withMetrics: boolean, viewer: Viewer): { jobs: Array<Job | JobSummary>; nextCursor: string | null } {
+    const visible = [...this.jobs.values()].filter((job) => sees(viewer, job.tenant));
+    const { page, nextCursor } = paginate(visible.reverse(), limit, cursor);
     return { jobs: withMetrics ? page : page.map(jobSummary), nextCursor };
   }
 
@@ -155,7 +194,7 @@ export class JobManager implements JobsService {
       if ((job.status as JobStatus) !== 'cancelled') throw alreadyFinished();
       return job;
     }
-    this.queue.splice(this.queue.indexOf(id), 1);
+    this.queue.remove(id);
     await this.finish(job, 'cancelled');
     this.pump();
     return job;
@@ -205,9 +244,11 @@ export class JobManager implements JobsService {
     return dropped.length;
   }
 
-  // Until the first running job ends, by its pace so far (at most a minute).
-  private retryAfterSeconds(): number {
-    const left = [...this.running.keys()].map((id) => secondsToFinish(this.jobs.get(id)!));
+  // Until the first running job (of the key, when it has one running) ends, by its pace so far (at most a minute).
+  private retryAfterSeconds(keyId?: string): number {
+    const running = [...this.running.keys()].map((id) => this.jobs.get(id)!);
+    const its = running.filter((job) => job.keyId === keyId);
+    const left = (its.length > 0 ? its : running).map(secondsToFinish);
     return Math.max(1, Math.ceil(Math.min(...left, 60)));
   }
 

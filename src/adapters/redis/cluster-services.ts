@@ -17,7 +17,10 @@ import { noTrainingRuntime } from './no-training.js';
 import { connectRedis, redisOutageLog, whenReady, type RedisOutageLog } from './redis-connection.js';
 import { RedisJobs } from './redis-jobs.js';
 import { redisWatcherSlots } from './redis-watcher-slots.js';
+import { shareKeys } from './shared-keys.js';
 import { readModelsThrough, shareModels } from './shared-models.js';
+import { auditLog } from '../../tenants/audit-log.js';
+import { openKeyRegistry } from '../../tenants/key-registry.js';
 import { streamFollower, type StreamFollower } from './stream-follower.js';
 import { startTrainingWorker } from './training-worker.js';
 
@@ -58,8 +61,13 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
     onInvalid: (problem) => log.warn(problem, 'a stored document is invalid: moved aside and ignored'),
   });
   const models = shareModels(await openModelRegistry(store, options.modelRetention), redis, subscriber, keys.modelsChannel, log);
-  await subscriber.subscribe(keys.modelsChannel);
+  const apiKeys = shareKeys(await openKeyRegistry(store), redis, subscriber, keys.keysChannel, log);
+  await subscriber.subscribe(keys.modelsChannel, keys.keysChannel);
   if (serves) readModelsThrough(app, models);
+  // Requests per minute are counted for the cluster. Their own connection fails at once while Redis
+  // is away (no offline queue), so that counting never holds a request up: it is then let through.
+  const requestCounter = connectRedis(cluster.redisUrl, `softmax-serve:${cluster.workerId}:requests`, outage, { offlineQueue: false });
+  connections.push(requestCounter);
 
   const records = jobRecords(redis, keys, cluster.eventRetentionSeconds);
   let queue: Queue | undefined;
@@ -103,6 +111,9 @@ export async function clusterServices(app: FastifyInstance, options: ServicesOpt
     jobs,
     sweeps: new SweepManager(jobs, store, { shared: true }),
     watchers,
+    keys: apiKeys,
+    audit: auditLog(store, options.auditEntries, log),
+    requestCounts: { redis: requestCounter, nameSpace: keys.requestCounts },
     cluster: { role: cluster.role, workerId: cluster.workerId },
     async shutdown(patienceMs) {
       await jobs.shutdown();

@@ -6,7 +6,10 @@ import type { Redis } from 'ioredis';
 import { ApiError } from '../../errors.js';
 import { jobSchema, type Job, type JobEvent, type JobStatus } from '../../schemas/jobs.js';
 import type { JobCounts } from '../../jobs/jobs-service.js';
-import { admitScript, commitScript, readScript, removeScript } from './job-scripts.js';
+import { DEFAULT_TENANT, type QuotaName } from '../../schemas/keys.js';
+import type { Submitter, Viewer } from '../../tenants/access.js';
+import { utcDay } from '../../tenants/quotas.js';
+import { admitScript, commitScript, readScript, removeScript, tenantIndexScript } from './job-scripts.js';
 import type { ClusterKeys } from './keys.js';
 
 // A stream keeps about this many events while its job runs (far more than a job sends between
@@ -34,15 +37,32 @@ export interface JobWrite {
 
 const statuses: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
+// BullMQ's highest priority number (its PRIORITY_LIMIT): a slot beyond it (after about two
+// million jobs with the queue never empty) shares it.
+const LOWEST_PRIORITY = 2 ** 21 - 1;
+export const priorityOf = (slot: number | undefined): number | undefined => (slot === undefined ? undefined : Math.min(slot, LOWEST_PRIORITY));
+
+// A day's count of epochs outlives the day by one, for clocks that differ a little.
+const EPOCHS_COUNT_SECONDS = 2 * 86_400;
+
+export type Admission =
+  | { admitted: true; waiting: number; slots: number[] }
+  | { admitted: false; waiting: number; quota?: undefined }
+  | { admitted: false; quota: QuotaName; used: number };
+
 export interface JobRecords {
-  admit(jobs: Job[], maxQueued: number): Promise<{ admitted: boolean; waiting: number }>;
+  // The submitter's jobs, all or none, within its quotas and MAX_QUEUED_JOBS.
+  admit(jobs: Job[], maxQueued: number, submitter: Submitter): Promise<Admission>;
   read(id: string): Promise<StoredJob | undefined>;
   // The new revision and the last event's position, or undefined when another writer came first.
   commit(write: JobWrite, now?: number): Promise<{ revision: number; position: string } | undefined>;
-  // Newest first.
-  page(limit: number, cursor: string | undefined): Promise<{ jobs: Job[]; nextCursor: string | null }>;
+  // The viewer's, newest first.
+  page(limit: number, cursor: string | undefined, viewer: Viewer): Promise<{ jobs: Job[]; nextCursor: string | null }>;
   counts(): Promise<JobCounts>;
-  queuedIds(): Promise<string[]>;
+  // With each one's slot in the fair queue (none for a job queued before there was one).
+  queued(): Promise<Array<{ id: string; slot: number | undefined }>>;
+  // Gives jobs recorded before tenants their tenant's index; how many.
+  indexTenants(): Promise<number>;
   runningIds(): Promise<string[]>;
   // Finished jobs, oldest first by finishing time, with that time.
   finished(): Promise<Array<{ id: string; finishedAt: number }>>;
@@ -52,11 +72,17 @@ export interface JobRecords {
 export function jobRecords(redis: Redis, keys: ClusterKeys, eventRetentionSeconds: number): JobRecords {
   const parse = (text: string): Job => jobSchema.parse(JSON.parse(text));
   return {
-    async admit(jobs, maxQueued) {
+    async admit(jobs, maxQueued, { tenant, keyId, quotas }) {
       const args = jobs.flatMap((job) => [job.id, JSON.stringify(job), String(Date.parse(job.createdAt))]);
-      const [admitted, waiting] = (await redis.eval(admitScript, 7, keys.jobs, keys.revisions, keys.statuses, keys.counts, keys.queued,
-        keys.index, keys.sequence, maxQueued, jobs.length, ...args)) as [number, number];
-      return { admitted: admitted === 1, waiting };
+      const limits = quotas ? [quotas.runningJobs, quotas.queuedJobs, quotas.epochsPerDay, quotas.modelsKept] : [-1, -1, -1, -1];
+      const epochs = jobs.reduce((sum, job) => sum + job.epochsTotal, 0);
+      const result = (await redis.eval(admitScript, 17, keys.jobs, keys.revisions, keys.statuses, keys.counts, keys.queued,
+        keys.index, keys.sequence, keys.tenantOf, keys.tenantIndex(tenant), keys.keyOf, keys.quotaCounts, keys.epochsOn(keyId ?? '', utcDay()),
+        keys.modelTenants, keys.slots, keys.clock, keys.latestSlot, keys.running,
+        maxQueued, jobs.length, tenant, keyId ?? '', ...limits, epochs, EPOCHS_COUNT_SECONDS, ...args)) as [number, ...Array<number | string>];
+      if (result[0] === -2) return { admitted: false, quota: result[1] as QuotaName, used: Number(result[2]) };
+      if (result[0] === -1) return { admitted: false, waiting: Number(result[1]) };
+      return { admitted: true, waiting: Number(result[1]), slots: result.slice(2).map(Number) };
     },
     async read(id) {
       const found = (await redis.eval(readScript, 3, keys.jobs, keys.revisions, keys.events(id), id)) as [string, string, string] | null;
@@ -66,24 +92,26 @@ export function jobRecords(redis: Redis, keys: ClusterKeys, eventRetentionSecond
     async commit(write, now = Date.now()) {
       const { job } = write;
       const score = job.status === 'queued' ? Date.parse(job.createdAt) : now;
-      const [revision, position] = (await redis.eval(commitScript, 11, keys.jobs, keys.revisions, keys.lastWrite, keys.statuses,
+      const [revision, position] = (await redis.eval(commitScript, 15, keys.jobs, keys.revisions, keys.lastWrite, keys.statuses,
         keys.counts, keys.queued, keys.running, keys.finished, keys.checkpoints, keys.events(job.id), keys.cancelRequested(job.id),
+        keys.keyOf, keys.quotaCounts, keys.slots, keys.clock,
         job.id, write.revision, write.token, job.status, write.record ? JSON.stringify(job) : '', write.checkpoint?.op ?? '',
         write.checkpoint?.op === 'set' ? write.checkpoint.value : '', score, STREAM_MAX_LENGTH, eventRetentionSeconds,
         ...write.events.map((event) => JSON.stringify(event)))) as [number, string];
       return revision === -1 ? undefined : { revision, position };
     },
-    async page(limit, cursor) {
+    async page(limit, cursor, viewer) {
+      const index = viewer.allTenants ? keys.index : keys.tenantIndex(viewer.tenant);
       let max = '+inf';
       if (cursor !== undefined) {
         const id = Buffer.from(cursor, 'base64url').toString('utf8');
-        const admitted = await redis.zscore(keys.index, id);
+        const admitted = await redis.zscore(index, id);
         if (admitted === null) {
           throw new ApiError('INVALID_CURSOR', 'cursor is not one this service issued (or its item is gone); start again without it');
         }
         max = `(${admitted}`;
       }
-      const ids = await redis.zrevrangebyscore(keys.index, max, '-inf', 'LIMIT', 0, limit + 1);
+      const ids = await redis.zrevrangebyscore(index, max, '-inf', 'LIMIT', 0, limit + 1);
       const more = ids.length > limit;
       const texts = ids.length === 0 ? [] : await redis.hmget(keys.jobs, ...ids.slice(0, limit));
       // (A job deleted between the two reads is left out.)
@@ -96,7 +124,12 @@ export function jobRecords(redis: Redis, keys: ClusterKeys, eventRetentionSecond
       const byStatus = Object.fromEntries(statuses.map((status) => [status, Math.max(0, Number(stored[status] ?? 0))])) as Record<JobStatus, number>;
       return { byStatus, queued: byStatus.queued, running: byStatus.running };
     },
-    queuedIds: () => redis.zrange(keys.queued, 0, -1),
+    async queued() {
+      const ids = await redis.zrange(keys.queued, 0, -1);
+      const slots = ids.length === 0 ? [] : await redis.hmget(keys.slots, ...ids);
+      return ids.map((id, i) => ({ id, slot: slots[i] === null ? undefined : Number(slots[i]) }));
+    },
+    indexTenants: async () => (await redis.eval(tenantIndexScript, 3, keys.index, keys.jobs, keys.tenantOf, keys.tenantIndexPrefix, DEFAULT_TENANT)) as number,
     runningIds: () => redis.smembers(keys.running),
     async finished() {
       const flat = await redis.zrange(keys.finished, 0, -1, 'WITHSCORES');
@@ -105,8 +138,10 @@ export function jobRecords(redis: Redis, keys: ClusterKeys, eventRetentionSecond
       return result;
     },
     async remove(id) {
-      const removed = (await redis.eval(removeScript, 9, keys.jobs, keys.revisions, keys.lastWrite, keys.statuses, keys.counts,
-        keys.finished, keys.index, keys.checkpoints, keys.events(id), id)) as number;
+      // (A job's tenant never changes: read first, it names the index the job leaves.)
+      const tenant = (await redis.hget(keys.tenantOf, id)) ?? DEFAULT_TENANT;
+      const removed = (await redis.eval(removeScript, 12, keys.jobs, keys.revisions, keys.lastWrite, keys.statuses, keys.counts,
+        keys.finished, keys.index, keys.checkpoints, keys.events(id), keys.tenantOf, keys.tenantIndex(tenant), keys.keyOf, id)) as number;
       return removed === 1 ? 'removed' : removed === -1 ? 'not-finished' : 'missing';
     },
   };

@@ -50,10 +50,12 @@ export function redisOutageLog(log: Pick<BaseLogger, 'warn' | 'info'>): RedisOut
   };
 }
 
-export function connectRedis(url: string, name: string, outage: RedisOutageLog): Redis {
+// `offlineQueue: false`: commands fail at once while the connection is down instead of waiting.
+export function connectRedis(url: string, name: string, outage: RedisOutageLog, { offlineQueue = true } = {}): Redis {
   const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,
+    enableOfflineQueue: offlineQueue,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
     lazyConnect: false,
   });

@@ -11,7 +11,9 @@ import { jobSummary, newJobRecord, secondsToFinish, transition, type JobRequest 
 import type { JobFollower, JobsService } from '../../jobs/jobs-service.js';
 import { expired, type Retention } from '../../retention.js';
 import { finishedStatuses, type Job, type JobEvent } from '../../schemas/jobs.js';
-import type { JobRecords } from './job-records.js';
+import type { Submitter, Viewer } from '../../tenants/access.js';
+import { quotaExceeded, secondsToNextUtcDay } from '../../tenants/quotas.js';
+import { priorityOf, type JobRecords } from './job-records.js';
 import type { ClusterKeys } from './keys.js';
 import { redisCall } from './redis-call.js';
 import { compareIds, type StreamFollower } from './stream-follower.js';
@@ -29,7 +31,9 @@ export interface RedisJobsOptions {
 }
 
 const RECONCILE_MS = 10_000;
-const queuedJob = (id: string) => ({ name: 'train', data: { jobId: id }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true } });
+// A job in BullMQ: its priority is its slot in the fair queue (lower starts first).
+const queuedJob = (id: string, slot: number | undefined) =>
+  ({ name: 'train', data: { jobId: id }, opts: { jobId: id, removeOnComplete: true, removeOnFail: true, priority: priorityOf(slot) } });
 const eventOf = (fields: string[]) => JSON.parse(fields[1]) as JobEvent;
 
 export class RedisJobs implements JobsService {
@@ -38,24 +42,34 @@ export class RedisJobs implements JobsService {
 
   constructor(private readonly options: RedisJobsOptions) {}
 
-  async create(request: JobRequest): Promise<Job> {
-    return (await this.createMany([request]))[0];
+  async create(request: JobRequest, submitter: Submitter): Promise<Job> {
+    return (await this.createMany([request], submitter))[0];
   }
 
-  // Recorded (all or none) before this resolves; queued in BullMQ right after. A job recorded but
-  // not queued (this process died in between) is queued by any replica's reconciler.
-  async createMany(requests: JobRequest[]): Promise<Job[]> {
+  // Recorded (all or none, within the submitter's quotas: one script, so that replicas racing for
+  // the last place let exactly one in) before this resolves; queued in BullMQ right after, with the
+  // priority the script gave each (its turn among the tenants). A job recorded but not queued (this
+  // process died in between) is queued by any replica's reconciler.
+  async createMany(requests: JobRequest[], submitter: Submitter): Promise<Job[]> {
     if (!this.accepting) throw new ApiError('SHUTTING_DOWN', 'the service is shutting down and accepts no new jobs');
-    const jobs = requests.map((request) => newJobRecord(request));
-    const { admitted, waiting } = await this.redis(() => this.options.records.admit(jobs, this.options.maxQueued), 'the job was not created');
-    if (!admitted) {
+    const jobs = requests.map((request) => newJobRecord(request, submitter));
+    const admission = await this.redis(() => this.options.records.admit(jobs, this.options.maxQueued, submitter), 'the job was not created');
+    if (!admission.admitted && admission.quota !== undefined) {
+      const { quota, used } = admission;
+      const limit = submitter.quotas![quota];
+      const asked = quota === 'epochsPerDay' ? jobs.reduce((sum, job) => sum + job.epochsTotal, 0) : quota === 'modelsKept' ? 1 : jobs.length;
+      const retryAfter = quota === 'epochsPerDay' ? secondsToNextUtcDay() : quota === 'modelsKept' ? 60 : await this.retryAfterSeconds();
+      throw quotaExceeded(quota, limit, used, retryAfter, asked);
+    }
+    if (!admission.admitted) {
+      const { waiting } = admission;
       const room = Math.max(0, this.options.maxQueued - waiting);
       throw new ApiError('QUEUE_FULL', `${waiting} jobs are already waiting; room for ${room} more, not ${requests.length}; retry later`,
         undefined, { 'retry-after': String(await this.retryAfterSeconds()) });
     }
-    for (const job of jobs) this.options.log.info({ jobId: job.id, hyperparameters: job.hyperparameters }, 'job queued');
+    for (const job of jobs) this.options.log.info({ jobId: job.id, tenant: job.tenant, hyperparameters: job.hyperparameters }, 'job queued');
     // Not awaited: should Redis go away right now, the answer does not wait for it to return.
-    void this.options.queue!().addBulk(jobs.map((job) => queuedJob(job.id))).catch((error: Error) =>
+    void this.options.queue!().addBulk(jobs.map((job, i) => queuedJob(job.id, admission.slots[i]))).catch((error: Error) =>
       this.options.log.warn({ err: error }, 'jobs recorded but not yet queued; the reconciler queues them'));
     return jobs;
   }
@@ -64,8 +78,8 @@ export class RedisJobs implements JobsService {
     return (await this.redis(() => this.options.records.read(id)))?.job;
   }
 
-  async list(limit: number, cursor: string | undefined, withMetrics: boolean) {
-    const { jobs, nextCursor } = await this.redis(() => this.options.records.page(limit, cursor));
+  async list(limit: number, cursor: string | undefined, withMetrics: boolean, viewer: Viewer) {
+    const { jobs, nextCursor } = await this.redis(() => this.options.records.page(limit, cursor, viewer));
     return { jobs: withMetrics ? jobs : jobs.map(jobSummary), nextCursor };
   }
 
@@ -152,9 +166,14 @@ export class RedisJobs implements JobsService {
   async restore(): Promise<void> {
     if (!this.options.queue) return;
     const reconcile = async () => {
-      const ids = await this.options.records.queuedIds();
-      if (ids.length > 0) await this.options.queue!().addBulk(ids.map(queuedJob));
+      const queued = await this.options.records.queued();
+      if (queued.length > 0) await this.options.queue!().addBulk(queued.map(({ id, slot }) => queuedJob(id, slot)));
     };
+    const indexed = await this.options.records.indexTenants().catch((error: Error) => {
+      this.options.log.warn({ err: error }, 'could not index the jobs recorded before tenants; the default tenant does not list them yet');
+      return 0;
+    });
+    if (indexed > 0) this.options.log.info({ jobs: indexed }, 'jobs recorded before tenants now belong to the default tenant');
     await reconcile().catch((error: Error) => this.options.log.warn({ err: error }, 'could not reconcile the queue'));
     this.reconciler = setInterval(() => void reconcile().catch(() => undefined), RECONCILE_MS);
     this.reconciler.unref();

@@ -45,9 +45,14 @@ export function shareModels(registry: ModelRegistry, publisher: Redis, subscribe
   });
   return {
     ...registry,
-    async add(summary, params) {
-      await registry.add(summary, params);
+    async add(summary, params, options) {
+      await registry.add(summary, params, options);
       await announce(`added ${summary.id}`);
+    },
+    async setVisibility(id, visibility) {
+      const changed = await registry.setVisibility(id, visibility);
+      if (changed) await announce(`changed ${id}`);
+      return changed;
     },
   };
 }

@@ -11,10 +11,12 @@ const yes = (reply: FastifyReply) => reply.code(200).send();
 
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/health/live', {
+    config: { scope: 'predict' },
     schema: { summary: 'Open Inference Protocol: server live (200 while the service answers).', tags: ['v2'], response: { 200: healthy } },
   }, async (_request, reply) => yes(reply));
 
   app.get('/health/ready', {
+    config: { scope: 'predict' },
     schema: {
       summary: 'Open Inference Protocol: server ready (200; 503 once it is shutting down). Models are ready once they exist.',
       tags: ['v2'],
@@ -27,6 +29,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
 
   const modelReady = { 200: healthy, 404: v2ErrorSchema, 409: v2ErrorSchema };
   app.get('/models/:name/ready', {
+    config: { scope: 'predict' },
     schema: {
       summary: 'Open Inference Protocol: model ready (200 for an existing model; 404 for none, 409 for fashion-mnist before any model exists).',
       tags: ['v2'],
@@ -34,14 +37,15 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       response: modelReady,
     },
   }, async (request, reply) => {
-    resolveModel(app.models, request.params.name);
+    resolveModel(app.models, request.access!, request.params.name);
     return yes(reply);
   });
 
   app.get('/models/:name/versions/:version/ready', {
+    config: { scope: 'predict' },
     schema: { summary: 'Open Inference Protocol: model version ready.', tags: ['v2'], params: v2VersionedModelParamsSchema, response: modelReady },
   }, async (request, reply) => {
-    resolveModel(app.models, request.params.name, request.params.version);
+    resolveModel(app.models, request.access!, request.params.name, request.params.version);
     return yes(reply);
   });
 };

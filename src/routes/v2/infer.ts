@@ -12,6 +12,7 @@ import {
   type V2InferenceRequest,
   type V2InferenceResponse,
 } from '../../schemas/v2.js';
+import type { Viewer } from '../../tenants/access.js';
 import { fastValidatorCompiler } from '../../validation/fast-body-validator.js';
 import { validatorCompiler } from '../../validation/validator-compiler.js';
 import { IMAGES_INPUT, readImagesTensor } from './images-tensor.js';
@@ -35,8 +36,8 @@ function minConfidenceParameter(parameters: V2InferenceRequest['parameters']): n
 
 const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number }> = async (app, options) => {
   // The answer to an inference request: /predict's prediction of each image, as the protocol's tensors.
-  const infer = async (body: V2InferenceRequest, name: string, version?: string): Promise<V2InferenceResponse> => {
-    const model = resolveModel(app.models, name, version);
+  const infer = async (viewer: Viewer, body: V2InferenceRequest, name: string, version?: string): Promise<V2InferenceResponse> => {
+    const model = resolveModel(app.models, viewer, name, version);
     const inputNames = body.inputs.map((input) => input.name);
     if (inputNames.length !== 1 || inputNames[0] !== IMAGES_INPUT) {
       throw new ApiError('VALIDATION_FAILED', `this model takes one input, ${IMAGES_INPUT}; the request has ${inputNames.map((n) => `'${n}'`).join(', ')}`);
@@ -71,6 +72,7 @@ const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number 
   ];
   for (const { url, summary, params } of routes) {
     app.post(url, {
+      config: { scope: 'predict' },
       schema: {
         summary,
         description,
@@ -85,7 +87,7 @@ const inferRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: number 
       // The handler builds the answer from typed values; re-checking 10 floats an image with zod is waste.
       serializerCompiler: () => (data) => JSON.stringify(data),
       preParsing: largeBodiesOnTheirTurn,
-    }, async (request) => infer(request.body, request.params.name, (request.params as { version?: string }).version));
+    }, async (request) => infer(request.access!, request.body, request.params.name, (request.params as { version?: string }).version));
   }
 };
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IMAGE_SIZE } from '../../engine/softmax-regression.js';
 import { v2ErrorSchema, v2ModelMetadataSchema, v2ModelParamsSchema, v2ServerMetadataSchema, v2VersionedModelParamsSchema } from '../../schemas/v2.js';
+import type { Viewer } from '../../tenants/access.js';
 import { apiVersion } from '../../version.js';
 import { IMAGES_INPUT } from './images-tensor.js';
 import { resolveModel, versionsOf } from './model-names.js';
@@ -17,14 +18,15 @@ const metadataRoutes: FastifyPluginAsyncZod = async (app) => {
   // GET /v2 exactly, as the protocol writes it.
   app.get('/', {
     prefixTrailingSlash: 'no-slash',
+    config: { scope: 'predict' },
     schema: { summary: 'Open Inference Protocol: server metadata.', tags: ['v2'], response: { 200: v2ServerMetadataSchema } },
   }, async () => ({ name: 'softmax-serve', version: apiVersion, extensions: EXTENSIONS }));
 
-  const metadata = (name: string, version?: string) => {
-    const resolved = resolveModel(app.models, name, version);
+  const metadata = (viewer: Viewer, name: string, version?: string) => {
+    const resolved = resolveModel(app.models, viewer, name, version);
     return {
       name,
-      versions: versionsOf(app.models, resolved),
+      versions: versionsOf(app.models, viewer, resolved),
       platform: PLATFORM,
       inputs: [{ name: IMAGES_INPUT, datatype: 'FP32', shape: [-1, IMAGE_SIZE] }],
       outputs: OUTPUT_METADATA,
@@ -35,12 +37,14 @@ const metadataRoutes: FastifyPluginAsyncZod = async (app) => {
     'takes datatype UINT8 and shapes [N,28,28] and [N,1,28,28].';
 
   app.get('/models/:name', {
+    config: { scope: 'predict' },
     schema: { summary: 'Open Inference Protocol: model metadata.', description, tags: ['v2'], params: v2ModelParamsSchema, response: modelMetadataSchemas },
-  }, async (request) => metadata(request.params.name));
+  }, async (request) => metadata(request.access!, request.params.name));
 
   app.get('/models/:name/versions/:version', {
+    config: { scope: 'predict' },
     schema: { summary: 'Open Inference Protocol: model version metadata.', description, tags: ['v2'], params: v2VersionedModelParamsSchema, response: modelMetadataSchemas },
-  }, async (request) => metadata(request.params.name, request.params.version));
+  }, async (request) => metadata(request.access!, request.params.name, request.params.version));
 };
 
 export default metadataRoutes;
