@@ -10,6 +10,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests that train share two cores; running files one at a time keeps timings honest.
     fileParallelism: false,
+    // Files in a new order every run, so that none leans on what another left: vitest prints the
+    // seed ("Running tests with seed …"); `npx vitest run --sequence.seed=<seed>` replays that
+    // order. The tests within a file keep theirs (some build on the one before).
+    sequence: { shuffle: { files: true, tests: false } },
     projects: [
       {
         extends: true,

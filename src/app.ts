@@ -15,6 +15,7 @@ import { requestId } from './logging/request-id.js';
 import audit from './plugins/audit.js';
 import auth, { documentAccess, securitySchemes } from './plugins/auth.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
+import lingeringClose from './plugins/lingering-close.js';
 import metrics from './plugins/metrics.js';
 import ownership from './plugins/ownership.js';
 import requestQuota from './plugins/request-quota.js';
@@ -136,6 +137,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
 
   await app.register(errorHandler);
+  await app.register(lingeringClose, { requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
   await app.register(metrics);
   // What the API's route groups need: their document (/openapi.yaml) and WebSockets (the event streams).
   if (servesApi) await app.register(fastifySwagger, {

@@ -152,8 +152,9 @@ const modelFileRoutes: FastifyPluginAsyncZod<{ maxModels: number }> = async (app
       },
     },
     bodyLimit: MODEL_FILE_LIMIT,
-    // A body of another type is refused before it is read, and the connection closed rather than
-    // drained. A large JSON body is parsed on its turn of the event loop, as /predict's are.
+    // A body of another type is refused before it is read, and the connection ends with the answer
+    // (after a moment's lingering close: src/plugins/lingering-close.ts). A large JSON body is parsed
+    // on its turn of the event loop, as /predict's are.
     preParsing: (request, reply, payload, done) => {
       const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (type !== '' && type !== 'application/json' && !npzContentTypes.includes(type)) {

@@ -71,7 +71,8 @@ const predictRoutes: FastifyPluginAsyncZod<{ maxImages: number; bodyLimit: numbe
       if (length <= LARGE_BODY_BYTES) return done(null, payload);
       const refusal = pngContentType.test(request.headers['content-type'] ?? '') ? pngBodyLengthError(length) : undefined;
       if (refusal) {
-        // Closed, rather than the rest of the body read and thrown away.
+        // The connection ends with the answer: the rest of the body is read and thrown away for a
+        // moment only, so that the client reads the answer (src/plugins/lingering-close.ts).
         reply.header('connection', 'close');
         return done(refusal);
       }

@@ -254,20 +254,29 @@ describe('two API replicas and two workers, each a process, on one redis-server'
   }, 240_000);
 
   it('loses no job and no model when Redis is killed and restarts from its append-only file', async () => {
+    // Its own jobs and models, whatever the tests before it left (or did not, run alone).
     const after = (await api(apiB.base, 'POST', '/jobs', { epochs: 2, seed: 5 })).body.id as string;
     await pollJob(apiA.base, after, (job) => job.status === 'succeeded');
+    const cancelled = (await api(apiA.base, 'POST', '/jobs', { epochs: 1000, seed: 7 })).body.id as string;
+    expect((await api(apiB.base, 'POST', `/jobs/${cancelled}/cancel`)).status).toBe(200);
     const jobsBefore = (await api(apiA.base, 'GET', '/jobs?include=metrics&limit=20')).body;
     const modelsBefore = (await api(apiA.base, 'GET', '/models?limit=20')).body;
-    expect(jobsBefore.jobs.length).toBeGreaterThanOrEqual(6);
+    expect(jobsBefore.jobs.map((job: { id: string }) => job.id)).toEqual(expect.arrayContaining([after, cancelled]));
+    expect(modelsBefore.models.map((model: { id: string }) => model.id)).toContain((await api(apiA.base, 'GET', `/jobs/${after}`)).body.modelId);
     await redis.kill();
     await redis.start();
-    await until(async () => (await api(apiB.base, 'GET', '/readyz')).status === 200, 'API B ready again');
+    // Every process back (a POST to one not yet reconnected is answered 503, without an id).
+    for (const server of everyProcess()) {
+      await until(async () => (await api(server.base, 'GET', '/readyz')).status === 200, `${server.base}/readyz answering 200 again`);
+    }
     expect((await api(apiB.base, 'GET', '/jobs?include=metrics&limit=20')).body).toEqual(jobsBefore);
     expect((await api(apiB.base, 'GET', '/models?limit=20')).body).toEqual(modelsBefore);
     const newest = modelsBefore.models[0].id as string;
     expect((await api(apiB.base, 'GET', `/models/${newest}`)).body).toEqual((await api(apiA.base, 'GET', `/models/${newest}`)).body);
     // And it goes on training.
-    const next = (await api(apiA.base, 'POST', '/jobs', { epochs: 1, seed: 6 })).body.id as string;
+    const posted = await api(apiA.base, 'POST', '/jobs', { epochs: 1, seed: 6 });
+    expect(posted.status).toBe(202);
+    const next = posted.body.id as string;
     expect((await pollJob(apiB.base, next, (job) => ['succeeded', 'failed', 'cancelled'].includes(job.status))).status).toBe('succeeded');
   }, 240_000);
 });

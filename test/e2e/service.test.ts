@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { encodePng } from '../../src/images/decode-png.js';
 import { sharedDataset, testApp } from '../helpers/app.js';
+import { overBound, startTurnProbe } from '../helpers/cpu.js';
 
 interface Received {
   messages: Array<Record<string, any>>;
@@ -110,6 +111,8 @@ describe('the service on a real port', () => {
     expect(status).toBe(404);
   });
 
+  // Judged on this thread, which runs the app's event loop (app.listen in this process): the CPU of
+  // its longest turn while both jobs train, not requests' wall time, which a busy machine stretches.
   it('keeps the event loop free while two jobs train', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
@@ -120,20 +123,28 @@ describe('the service on a real port', () => {
       });
       ids.push(((await response.json()) as any).id);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const started = performance.now();
+    const job = async (id: string) => (await (await fetch(`${base}/jobs/${id}`)).json()) as { status: string; epochsDone: number };
+    const jobs = async () => Promise.all(ids.map(job));
+    let started = await jobs();
+    for (const deadline = Date.now() + 60_000; !started.every((one) => one.status === 'running'); started = await jobs()) {
+      if (Date.now() > deadline) throw new Error(`the jobs did not start: ${JSON.stringify(started)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Requests while each job finishes at least one epoch (on its worker thread).
+    const probe = startTurnProbe();
+    let requests = 0;
+    let now = started;
+    for (const deadline = Date.now() + 60_000; now.some((one, i) => one.epochsDone <= started[i].epochsDone); now = await jobs()) {
+      if (Date.now() > deadline) throw new Error(`the jobs stopped training: ${JSON.stringify(now)}`);
       const response = await fetch(`${base}/jobs?limit=5`);
       expect(response.status).toBe(200);
-      latencies.push(performance.now() - started);
+      requests++;
     }
-    // The jobs were training the whole time (200 epochs take far longer than these requests).
-    const states = await Promise.all(ids.map(async (id) => ((await (await fetch(`${base}/jobs/${id}`)).json()) as any).status));
-    expect(states).toContain('running');
-    latencies.sort((a, b) => a - b);
-    // Not a timing benchmark: a blocked loop would take the length of an epoch (hundreds of ms).
-    expect(latencies[10]).toBeLessThan(100);
+    const { longestTurnMs } = probe.stop();
+    expect(now.map((one) => one.status)).toEqual(['running', 'running']);
+    expect(requests).toBeGreaterThanOrEqual(1);
+    // An epoch on this thread would hold it for hundreds of ms of CPU; a request is about 1 ms.
+    expect(overBound(longestTurnMs, 50)).toBeUndefined();
     for (const id of ids) await fetch(`${base}/jobs/${id}/cancel`, { method: 'POST' });
-  });
+  }, 180_000);
 });

@@ -7,7 +7,8 @@ import { encodePng } from '../../src/images/decode-png.js';
 import { sharedDataset, temporaryDirectory, testApp, waitForJob } from '../helpers/app.js';
 import { chunk, iend, ihdr, pngFile } from '../images/png-builder.js';
 import { now, startProber } from './healthz-prober.js';
-import { api, isFinished, killAllStarted, mainThreadCpuMs, pollJob, startServer, type ServerProcess } from './server-process.js';
+import { api, isFinished, killAllStarted, pollJob, startServer, type ServerProcess } from './server-process.js';
+import { mainThreadCpuMs, overBound, startTurnProbe } from '../helpers/cpu.js';
 
 // The /predict requests that used to hold the event loop, and the largest valid ones: each alone
 // in-process (its answer and its cost), then ten of each at once against the real service on a
@@ -106,11 +107,6 @@ function expectClassified(status: number, body: any): void {
   expect(body.predictions).toHaveLength(1000);
 }
 
-const cpuMs = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
-
 describe('each hostile or largest valid /predict request alone (app.inject)', () => {
   let app: FastifyInstance;
   let requests: Hostile[];
@@ -130,24 +126,17 @@ describe('each hostile or largest valid /predict request alone (app.inject)', ()
   }, 120_000);
   afterAll(() => app.close());
 
-  // Sends one and measures it in CPU time rather than wall time: on a shared machine the
-  // process can wait for a core longer than the work takes. The longest turn is the most CPU
-  // between two ticks of a 1 ms timer: how long the event loop was held at once.
+  // Sends one and measures it in this thread's CPU time (app.inject runs it here), not wall time:
+  // on a shared machine the process can wait for a core longer than the work takes, and
+  // process.cpuUsage() would add the garbage collector's and the training workers' threads. The
+  // longest turn is the most CPU between two ticks of a 1 ms timer: how long the loop was held.
   async function alone(kind: string) {
     const request = requests.find((candidate) => candidate.kind === kind)!;
-    let lastCpu = cpuMs();
-    let longestTurnCpu = 0;
-    const probe = setInterval(() => {
-      const cpu = cpuMs();
-      longestTurnCpu = Math.max(longestTurnCpu, cpu - lastCpu);
-      lastCpu = cpu;
-    }, 1);
-    const [rss, cpuBefore, started] = [process.memoryUsage().rss, cpuMs(), performance.now()];
-    lastCpu = cpuBefore;
+    const [rss, started] = [process.memoryUsage().rss, performance.now()];
+    const probe = startTurnProbe();
     const response = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': request.type }, payload: request.body });
-    const [cpu, wall] = [cpuMs() - cpuBefore, performance.now() - started];
-    clearInterval(probe);
-    longestTurnCpu = Math.max(longestTurnCpu, cpuMs() - lastCpu);
+    const { cpuMs: cpu, longestTurnMs: longestTurnCpu } = probe.stop();
+    const wall = performance.now() - started;
     console.log(`[hostile alone] ${kind} (${request.body.length} bytes): ${response.statusCode} in ${wall.toFixed(0)} ms, ` +
       `${cpu.toFixed(0)} ms of CPU, longest turn ${longestTurnCpu.toFixed(0)} ms of CPU, RSS +${((process.memoryUsage().rss - rss) / 2 ** 20).toFixed(0)} MB`);
     return { status: response.statusCode, body: response.json(), cpu, longestTurnCpu };
@@ -160,7 +149,7 @@ describe('each hostile or largest valid /predict request alone (app.inject)', ()
     async (kind) => {
       const { status, body, cpu } = await alone(kind);
       expectRefused(status, body, pngRefusal);
-      expect(cpu).toBeLessThan(50);
+      expect(overBound(cpu, 50)).toBeUndefined();
     },
   );
 
@@ -175,7 +164,7 @@ describe('each hostile or largest valid /predict request alone (app.inject)', ()
   it('1000 PNGs in JSON: 200, and no turn of the event loop takes 50 ms of CPU', async () => {
     const { status, body, longestTurnCpu } = await alone('1000 PNGs in JSON');
     expectClassified(status, body);
-    expect(longestTurnCpu).toBeLessThan(50);
+    expect(overBound(longestTurnCpu, 50)).toBeUndefined();
   });
 
   // Measured (printed), not bounded here: their longest turn is Fastify's parsing and validation
@@ -189,10 +178,12 @@ describe('each hostile or largest valid /predict request alone (app.inject)', ()
 const COPIES = 10;
 // The server's main thread's CPU for the whole flood (sixty requests, twenty of them 1,000 images
 // each): 2.5–4.5 s measured, the most on a machine shared with other suites (load 10–18), which
-// slows every instruction. Before the fixes the 98-byte PNG alone held the loop for 6–27 s and the
-// validation floods 22.7 s. /healthz's wall-time latency is printed, not bounded: it measures the
-// neighbours on a shared two-core machine too (45 ms p99 quiet, 100–430 ms at load 7–9).
-const FLOOD_CPU_MS = 9_000;
+// slows every instruction: so the quiet machine's bound is scaled by the slowdown measured then
+// (at most 3×, test/helpers/cpu.ts). Before the fixes the 98-byte PNG alone held the loop for
+// 6–27 s and the validation floods 22.7 s. /healthz's wall-time latency is printed, not bounded:
+// it measures the neighbours on a shared two-core machine too (45 ms p99 quiet, 100–430 ms at
+// load 7–9).
+const FLOOD_CPU_MS = 6_000;
 // One POST /predict on its own connection with node:http (lighter than fetch when sixty large
 // bodies leave at once): the status, the parsed answer, and the time from sending to the answer.
 function post(base: string, request: Hostile): Promise<{ request: Hostile; status: number; body: any; ms: number }> {
@@ -204,17 +195,9 @@ function post(base: string, request: Hostile): Promise<{ request: Hostile; statu
       response.on('end', () => resolve({ request, status: response.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()), ms: now() - sentAt }));
     });
     // The server may answer a body it refuses by its length (a PNG, the 8 MB of keys) before the
-    // body is sent, and close (Fastify does, as the client may send more): an error after the
-    // answer has begun is not a failure, and for a 413 the close may come first (EPIPE while this
-    // client still writes; it did on the commit before issue 24 too). Such an answer has status 0;
-    // the 413 itself is checked without the race in hostile-requests.test.ts.
-    let answered = false;
-    outgoing.on('response', () => (answered = true));
-    outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      if (answered) return;
-      if (request.status === 413 && (error.code === 'EPIPE' || error.code === 'ECONNRESET')) resolve({ request, status: 0, body: undefined, ms: now() - sentAt });
-      else reject(error);
-    });
+    // body is sent; it then reads the rest rather than resetting the connection, so that this
+    // answer is read (src/plugins/lingering-close.ts): any socket error is a failure.
+    outgoing.on('error', reject);
     outgoing.end(request.body);
   });
 }
@@ -246,7 +229,6 @@ describe('ten of each at once, on a real port, while a separate client times /he
     const answers = await Promise.all(requests.flatMap((request) => Array.from({ length: COPIES }, () => post(server.base, request))));
     const floodEnd = now();
     const floodCpuMs = mainThreadCpuMs(server.child.pid!) - cpuBefore;
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const samples = await prober.stop();
 
     const during = samples.filter((sample) => sample.sentAt >= floodStart && sample.sentAt <= floodEnd);
@@ -257,17 +239,15 @@ describe('ten of each at once, on a real port, while a separate client times /he
       const times = answers.filter((answer) => answer.request === request).map((answer) => answer.ms).sort((a, b) => a - b);
       console.log(`[hostile flood] ${request.kind} ×${times.length}: answered in ${times[0].toFixed(0)}–${times[times.length - 1].toFixed(0)} ms`);
     }
-    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms, ${floodCpuMs.toFixed(0)} ms of the server's main-thread CPU ` +
-      `(${answers.filter((answer) => answer.status === 0).length} closed before their 413 could be read); /healthz during it: ` +
+    console.log(`[hostile flood] ${answers.length} requests in ${(floodEnd - floodStart).toFixed(0)} ms, ${floodCpuMs.toFixed(0)} ms of the server's main-thread CPU; ` +
+      `/healthz during it: ` +
       `${latencies.length} samples, p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
       `max ${latencies[latencies.length - 1].toFixed(1)} ms; before it: ${baseline.length} samples, p50 ${baseline[Math.floor(baseline.length / 2)].toFixed(1)} ms`);
 
     expect(answers).toHaveLength(requests.length * COPIES);
     const refused = answers.filter((answer) => answer.request.status !== 200);
     expect(refused).toHaveLength(5 * COPIES);
-    const closedFirst = refused.filter((answer) => answer.status === 0);
-    for (const { request } of closedFirst) expect(request.status).toBe(413);
-    for (const { request, status, body } of refused.filter((answer) => answer.status !== 0)) {
+    for (const { request, status, body } of refused) {
       expect(status).toBe(request.status);
       expect(Object.keys(body)).toEqual(['error']);
       expect(body.error.code).toBe(request.code ?? 'INVALID_IMAGE');
@@ -282,11 +262,13 @@ describe('ten of each at once, on a real port, while a separate client times /he
     const classified = answers.filter((answer) => answer.request.status === 200);
     expect(classified).toHaveLength(2 * COPIES);
     for (const { status, body } of classified) expectClassified(status, body);
-    // The client timed /healthz before the flood and many times during it, and it always answered.
+    // The client timed /healthz before the flood and during it, and it always answered. How many
+    // times during it depends on how long the flood took (a few hundred on this machine): a fast
+    // machine takes fewer, so a handful is asked for.
     expect(baseline.length).toBeGreaterThanOrEqual(20);
-    expect(latencies.length).toBeGreaterThanOrEqual(100);
+    expect(latencies.length).toBeGreaterThanOrEqual(5);
     expect(during.filter((sample) => sample.status !== 200)).toEqual([]);
-    expect(floodCpuMs).toBeLessThan(FLOOD_CPU_MS);
+    expect(overBound(floodCpuMs, FLOOD_CPU_MS)).toBeUndefined();
 
     // And afterwards the service is ready and predicts.
     expect((await api(server.base, 'GET', '/readyz')).status).toBe(200);

@@ -10,9 +10,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // Every hyperparameter spelled out (momentum and weight decay on), so the checkpoint must carry
 // the velocity and the random state, not only the weights, for the resumed run to match.
 // The kill follows the 2nd epoch within milliseconds (a pushed event, then the checkpoint file),
-// not after a guessed time: 28 epochs still to go (about 2 GFLOP each) are far more than any
+// not after a guessed time: 8 epochs still to go (about 2 GFLOP each) are far more than any
 // machine trains in that time, and the test checks that the job came back part-way.
-const hyperparametersA = { epochs: 30, seed: 5, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
+const hyperparametersA = { epochs: 10, seed: 5, batchSize: 256, lr: 0.1, initStd: 0.01, momentum: 0.5, weightDecay: 0.0001 };
 const KILL_AFTER_EPOCH = 2;
 
 // Resolves when the job's event stream reports epoch `epoch` (the replay included).

@@ -1,7 +1,6 @@
 // The real service as a child process (`node --import tsx src/server.ts`), for the robustness
 // tests that kill it, signal it and restart it. Not a test file: shared by them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,8 +129,3 @@ export const isFinished = (job: { status: string }) => ['succeeded', 'failed', '
 
 export const withoutSeconds = (metrics: Array<Record<string, number>>) => metrics.map(({ seconds: _, ...rest }) => rest);
 
-// The CPU time of a process's main thread (its thread id is the process id), in ms (Linux): the
-// thread that runs the event loop, without its worker threads, and without waiting for a core.
-export function mainThreadCpuMs(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-}

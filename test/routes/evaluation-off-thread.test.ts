@@ -9,7 +9,7 @@ import { replica, freshPrefix } from '../cluster/cluster-helpers.js';
 import { testApp } from '../helpers/app.js';
 import { expectError } from '../helpers/errors.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { threadCpuMs } from '../robustness/turn-probe.js';
+import { overBound, threadCpuMs } from '../helpers/cpu.js';
 
 // The budget of one request's main-thread CPU (README, "Budgets"); the evaluation itself is 0.6 s.
 // Judged on the median of a few requests, each also under ONE_REQUEST_CPU_MS: in the shared test
@@ -18,9 +18,11 @@ import { threadCpuMs } from '../robustness/turn-probe.js';
 const REQUEST_CPU_MS = 50;
 const ONE_REQUEST_CPU_MS = 200;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+// Each judged against the machine's measured slowdown (test/helpers/cpu.ts).
 function expectWithinBudget(costs: number[]): void {
-  expect(median(costs)).toBeLessThan(REQUEST_CPU_MS);
-  for (const ms of costs) expect(ms).toBeLessThan(ONE_REQUEST_CPU_MS);
+  expect(costs.length).toBeGreaterThanOrEqual(2);
+  expect(overBound(median(costs), REQUEST_CPU_MS)).toBeUndefined();
+  expect(overBound(Math.max(...costs), ONE_REQUEST_CPU_MS)).toBeUndefined();
 }
 
 // A model with weights of its own: no two are the same, so none is answered from a cache.

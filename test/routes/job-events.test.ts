@@ -92,30 +92,33 @@ describe('GET /jobs/:id/events', () => {
     expect(settled[2]).toEqual(settled[0]);
   });
 
-  it('streams progress within the running epoch, a few times a second at most', async () => {
+  // Not one message a batch: the worker reports at most every 250 ms of its own clock. Judged in
+  // batches (work), not by arrival times, which a busy machine bunches: a batch takes 1–3 ms, so
+  // each message stands for dozens of batches, hundreds on a quiet machine; one a batch is 1.
+  it('streams progress within the running epoch, one message for many batches', async () => {
     // A job far longer than the wait: however fast an epoch is, it is still running when the
-    // third progress message arrives, and is then cancelled.
+    // fifth progress message arrives, and is then cancelled.
     const job = await post({ epochs: 1000 });
-    const arrivals: number[] = [];
+    const PROGRESS = 5;
+    let progress = 0;
     let cancelling: Promise<{ statusCode: number }> | undefined;
     const cancel = () => (cancelling ??= app.inject({ method: 'POST', url: `/jobs/${job.id}/cancel`, headers: { authorization: `Bearer ${token}` } }));
-    // Without progress the stream would run for the whole job: give up after 30 s.
-    const giveUp = setTimeout(cancel, 30_000);
+    // Without progress the stream would run for the whole job: give up after 60 s.
+    const giveUp = setTimeout(cancel, 60_000);
     const { messages, code } = await watch(
       `${base}/jobs/${job.id}/events?token=${token}`,
       undefined,
       (message) => {
-        if (message.type !== 'progress') return;
-        arrivals.push(performance.now());
-        if (arrivals.length === 3) cancel();
+        if (message.type === 'progress' && ++progress === PROGRESS) cancel();
       },
     );
     clearTimeout(giveUp);
-    expect(arrivals.length).toBeGreaterThanOrEqual(3);
     expect((await cancelling)!.statusCode).toBe(200);
     expect(code).toBe(1000);
     expect(messages.at(-1)).toMatchObject({ type: 'end', status: 'cancelled' });
     // Each progress message counts the batches of the epoch after the last one reported.
+    const reports = messages.filter((message) => message.type === 'progress');
+    expect(reports.length).toBeGreaterThanOrEqual(PROGRESS);
     let epochsReported = 0;
     for (const message of messages) {
       if (message.type === 'epoch') epochsReported++;
@@ -125,10 +128,9 @@ describe('GET /jobs/:id/events', () => {
       expect(message.batchesTotal).toBe(235);
       expect(Number.isInteger(message.batchesDone) && message.batchesDone >= 1 && message.batchesDone <= 235).toBe(true);
     }
-    // "A few times a second at most", not one per batch: at most 10 a second between the first
-    // and the last, give or take one pair that arrived together (a busy machine delays some).
-    const seconds = (arrivals.at(-1)! - arrivals[0]) / 1000;
-    expect(arrivals.length - 1).toBeLessThanOrEqual(10 * seconds + 1);
+    const batchOf = (message: Record<string, any>) => (message.epoch - 1) * 235 + message.batchesDone;
+    const batches = batchOf(reports.at(-1)!) - batchOf(reports[0]);
+    expect(batches / (reports.length - 1)).toBeGreaterThanOrEqual(3);
   });
 
   it('refuses an unknown job with 404 and a missing token with 401, before the upgrade', async () => {
@@ -160,8 +162,11 @@ describe('shutdown with watchers', () => {
     const app = await testApp();
     const base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
     const job = (await app.inject({ method: 'POST', url: '/jobs', payload: { epochs: 100 } })).json();
-    const watching = watch(`${base}/jobs/${job.id}/events`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Closed once the stream is open and has said something (the job's status): it is then watched.
+    let heard!: () => void;
+    const first = new Promise<void>((resolve) => (heard = resolve));
+    const watching = watch(`${base}/jobs/${job.id}/events`, undefined, () => heard());
+    await first;
     await app.close();
     const { code, reason } = await watching;
     expect(code).toBe(1001);

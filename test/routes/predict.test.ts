@@ -63,6 +63,7 @@ describe('POST /predict', () => {
     });
     expect(json.statusCode).toBe(200);
     const predictions = json.json().predictions;
+    expect(predictions).toHaveLength(4);
     for (const prediction of predictions) expect(prediction).toEqual(predictions[0]);
 
     const raw = await app.inject({ method: 'POST', url: `/predict?model=${older}&topK=2`, headers: { 'content-type': 'image/png' }, payload: png });

@@ -100,6 +100,7 @@ describe('sweeps', () => {
     expect(listed[0]).toBe(sweep.id);
     const done = await waitForSweep(app, sweep.id);
     expect(done.counts).toEqual({ succeeded: 2 });
+    expect(done.members).toHaveLength(2);
     for (const member of done.members) expect((await waitForJob(app, member.jobId)).status).toBe('succeeded');
   }, 120_000);
 });
