@@ -138,6 +138,9 @@ describe('log lines', () => {
     const port = await freePort();
     const server = run({ PORT: String(port), DATA_DIR: (await temporaryDirectory()).path, SOFTMAX_SERVE_TEST_PROCESS_EVENT: 'throw' });
     await answering(`http://127.0.0.1:${port}`);
+    // The answer reaches the client before the server logs it (onResponse): wait for that line, so
+    // that it cannot follow the fatal one (the loaded suite saw it 'request completed' after it).
+    await server.saw((entry) => entry.msg === 'request completed');
     server.kill('SIGUSR2');
     expect(await server.exited).toBe(1);
     expect(notJson(server.lines)).toEqual([]);
