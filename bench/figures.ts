@@ -2,6 +2,7 @@
 // by name. `npm run docs:figures` writes them into the marked regions of the docs and into the
 // dashboard's public/ui/figures.js; test/docs/figures.test.ts fails when one differs. So a figure is
 // typed nowhere: a new bench run changes it everywhere at once.
+import type { StartTimes } from './start.js';
 
 interface Stats {
   median: number;
@@ -31,12 +32,6 @@ interface PredictResult {
   ratios: number[];
 }
 
-interface StartRun {
-  readySeconds: number;
-  buildSeconds?: number;
-  wasmSeconds?: number;
-}
-
 export interface LatestResults {
   date: string;
   machine: { cores: number; cpu?: string; node: string };
@@ -45,15 +40,7 @@ export interface LatestResults {
   httpJob: { medianSeconds: number; runs: Array<{ ms: number }> };
   cli: { ratioToApiJob: number; metricsIdenticalToApi: boolean };
   predict: PredictResult[];
-  startup?: {
-    date: string;
-    loadAverage: { before: number[]; after: number[] };
-    node: string;
-    cores: number;
-    firstAfterInstall: StartRun;
-    firstAfterChange: StartRun;
-    unchanged: { runs: number[]; medianSeconds: number };
-  };
+  startup?: StartTimes;
 }
 
 export interface ClusterResults {

@@ -7,19 +7,8 @@ import { IMAGE_SIZE } from '../../src/engine/softmax-regression.js';
 import { modelToNpz } from '../../src/formats/model-npz.js';
 import { encodePng } from '../../src/images/decode-png.js';
 import { sharedDataset, testApp } from '../helpers/app.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 
-// Debian's Chromium, driven by playwright-core (never a downloaded browser); DEVELOPERS.md
-// explains the flags.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 const TOKEN = 'dashboard-test-token-0123456789';
 
